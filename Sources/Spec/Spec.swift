@@ -1,0 +1,133 @@
+/// The typed spec: what `infra/policy.yaml` declares, after interpolation, validation and defaults.
+///
+/// Sections a command left out (`--only aws`) are nil; everything else is as written or defaulted.
+public struct Spec: Sendable, Equatable, Codable {
+    public var version: Int
+    public var app: App?
+    public var aws: AWS?
+    public var bucket: Bucket?
+    public var iam: IAM?
+    public var audit: Audit?
+    public var twilio: Twilio?
+    public var airtable: Airtable?
+    public var recordings: Recordings?
+
+    public struct App: Sendable, Equatable, Codable {
+        public var url: String
+    }
+
+    public struct AWS: Sendable, Equatable, Codable {
+        public var region: String
+    }
+
+    public struct Bucket: Sendable, Equatable, Codable {
+        public var name: String
+        public var encryption: Encryption
+        public var objectOwnership: String
+        public var publicAccessBlock: PublicAccessBlock
+        public var versioning: Bool?
+        public var policy: Policy
+        public var lifecycle: [LifecycleRule]?
+
+        public struct Encryption: Sendable, Equatable, Codable {
+            public var algorithm: String
+            public var kmsKeyId: String?
+            public var bucketKeyEnabled: Bool?
+        }
+
+        public struct PublicAccessBlock: Sendable, Equatable, Codable {
+            public var blockPublicAcls: Bool
+            public var ignorePublicAcls: Bool
+            public var blockPublicPolicy: Bool
+            public var restrictPublicBuckets: Bool
+        }
+
+        public struct Policy: Sendable, Equatable, Codable {
+            public var denyInsecureTransport: Bool
+            public var denyPublicAcls: Bool
+        }
+
+        public struct LifecycleRule: Sendable, Equatable, Codable {
+            public var id: String
+            public var prefix: String
+            public var transitions: [Transition]?
+            public var expirationDays: Int?
+
+            public struct Transition: Sendable, Equatable, Codable {
+                public var days: Int
+                public var storageClass: String
+            }
+        }
+    }
+
+    public struct IAM: Sendable, Equatable, Codable {
+        public var user: String
+        public var policyName: String
+        public var actions: [String]
+        public var resources: [String]
+        public var accessKeyMaxAgeDays: Int
+    }
+
+    public struct Audit: Sendable, Equatable, Codable {
+        public var cloudtrail: CloudTrail
+
+        public struct CloudTrail: Sendable, Equatable, Codable {
+            public var trail: String
+            public var s3DataEvents: Bool
+            public var logBucket: String?
+        }
+    }
+
+    public struct Webhook: Sendable, Equatable, Codable {
+        public var url: String
+        public var method: String
+    }
+
+    public struct Twilio: Sendable, Equatable, Codable {
+        public var numbers: [Number]
+        public var recording: Recording
+
+        public struct Number: Sendable, Equatable, Codable {
+            public var number: String
+            public var voice: Webhook
+            public var voiceFallback: Webhook?
+            public var statusCallback: Webhook
+        }
+
+        public struct Recording: Sendable, Equatable, Codable {
+            public var enabled: Bool
+            public var channels: String
+            public var format: String
+            public var trim: String
+            public var statusCallback: Webhook
+        }
+    }
+
+    public struct Airtable: Sendable, Equatable, Codable {
+        public var base: String
+        public var table: String
+        public var jobIdField: String
+        public var historyField: String
+    }
+
+    public struct Recordings: Sendable, Equatable, Codable {
+        public var key: String
+        public var publicUrl: Bool
+        public var signedUrlTtl: SpecDuration
+        public var historyLine: String
+        public var timestamp: Timestamp
+        public var upload: Upload
+        public var pendingLine: String
+        public var historyRetryWithin: SpecDuration
+
+        public struct Timestamp: Sendable, Equatable, Codable {
+            public var format: String
+            public var timeZone: String
+        }
+
+        public struct Upload: Sendable, Equatable, Codable {
+            public var attempts: Int
+            public var backoff: String
+        }
+    }
+}
