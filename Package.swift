@@ -5,18 +5,37 @@ import PackageDescription
 // Spec → clients (AWS, Twilio, Airtable) → Provision → Verify → Pipeline → recops.
 let package = Package(
     name: "recops",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "recops", targets: ["recops"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(
             name: "Spec",
             dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // The one HTTP abstraction under every client, and its AsyncHTTPClient implementation.
+        .target(
+            name: "Transport",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "AWS",
+            dependencies: [
+                "Transport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "recops",
@@ -26,6 +45,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SpecTests", dependencies: ["Spec"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "Transport"]),
         .testTarget(name: "recopsTests", dependencies: ["recops", "Spec"]),
     ]
 )

@@ -1,0 +1,59 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The real transport: AsyncHTTPClient with a per-request timeout.
+public struct AsyncHTTPClientTransport: HTTPTransport {
+    public let client: HTTPClient
+    public var timeout: TimeAmount
+    /// Responses larger than this are refused rather than buffered (media uses `download`).
+    public var maxResponseBytes: Int
+
+    /// `HTTPClient.shared` by default: it lives as long as the process and needs no shutdown.
+    public init(client: HTTPClient = .shared, timeout: TimeAmount = .seconds(30), maxResponseBytes: Int = 32 << 20) {
+        self.client = client
+        self.timeout = timeout
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        var outgoing = HTTPClientRequest(url: request.url.absoluteString)
+        outgoing.method = HTTPMethod(rawValue: request.method)
+        for header in request.headers {
+            outgoing.headers.add(name: header.name, value: header.value)
+        }
+        if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) {
+            outgoing.body = .bytes(ByteBuffer(bytes: request.body))
+        }
+        do {
+            let response = try await client.execute(outgoing, timeout: timeout)
+            let body = try await response.body.collect(upTo: maxResponseBytes)
+            return HTTPResponse(
+                status: Int(response.status.code),
+                headers: response.headers.map { (name: $0.name, value: $0.value) },
+                body: Data(body.readableBytesView))
+        } catch let error as HTTPClientError {
+            throw TransportError(kind: Self.kind(of: error), endpoint: Self.endpoint(request.url), underlying: "\(error)")
+        } catch let error as ChannelError {
+            throw TransportError(kind: .interrupted, endpoint: Self.endpoint(request.url), underlying: "\(error)")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // Connection refused, resolution failures and the like come as NIO's own error types.
+            throw TransportError(kind: .connect, endpoint: Self.endpoint(request.url), underlying: "\(error)")
+        }
+    }
+
+    private static func kind(of error: HTTPClientError) -> TransportError.Kind {
+        switch error {
+        case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout: return .timeout
+        case .remoteConnectionClosed, .cancelled: return .interrupted
+        default: return .connect
+        }
+    }
+
+    static func endpoint(_ url: URL) -> String {
+        "\(url.scheme ?? "http")://\(url.host ?? "?")\(url.port.map { ":\($0)" } ?? "")"
+    }
+}
