@@ -37,6 +37,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Real local servers for tests and benchmarks (moto_server, later the sandbox), like HummingbirdTesting.
+        .target(
+            name: "RecopsTesting",
+            dependencies: ["AWS", "Transport", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "recops",
             dependencies: [
@@ -45,7 +50,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SpecTests", dependencies: ["Spec"]),
-        .testTarget(name: "AWSTests", dependencies: ["AWS", "Transport"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "recopsTests", dependencies: ["recops", "Spec"]),
     ]
 )

@@ -1,0 +1,86 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// A parsed XML element: S3 and IAM answer in XML, and recops only ever walks small documents.
+public struct XMLNode: Sendable, Equatable {
+    public var name: String
+    public var text: String
+    public var children: [XMLNode]
+
+    public init(name: String, text: String = "", children: [XMLNode] = []) {
+        self.name = name
+        self.text = text
+        self.children = children
+    }
+
+    /// The first child with this name (namespaces ignored).
+    public func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
+
+    public func children(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
+
+    /// Text of the element at a path of child names: `node["Error", "Code"]`.
+    public subscript(path: String...) -> String? {
+        var node = self
+        for name in path {
+            guard let next = node.child(name) else { return nil }
+            node = next
+        }
+        return node.text
+    }
+
+    /// The first element with this name anywhere below (depth first).
+    public func descendant(_ name: String) -> XMLNode? {
+        for child in children {
+            if child.name == name { return child }
+            if let found = child.descendant(name) { return found }
+        }
+        return nil
+    }
+
+    public static func parse(_ data: Data) -> XMLNode? {
+        let builder = Builder()
+        let parser = XMLParser(data: data)
+        parser.delegate = builder
+        guard parser.parse() else { return nil }
+        return builder.root
+    }
+
+    /// Escapes text for an element body or attribute.
+    public static func escape(_ text: String) -> String {
+        var output = ""
+        for character in text {
+            switch character {
+            case "&": output += "&amp;"
+            case "<": output += "&lt;"
+            case ">": output += "&gt;"
+            case "\"": output += "&quot;"
+            case "'": output += "&apos;"
+            default: output.append(character)
+            }
+        }
+        return output
+    }
+
+    private final class Builder: NSObject, XMLParserDelegate {
+        var stack: [XMLNode] = []
+        var root: XMLNode?
+
+        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+            let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
+            stack.append(XMLNode(name: local))
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) {
+            guard !stack.isEmpty else { return }
+            stack[stack.count - 1].text += string
+        }
+
+        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
+            guard var node = stack.popLast() else { return }
+            if !node.children.isEmpty { node.text = node.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+            if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
+        }
+    }
+}

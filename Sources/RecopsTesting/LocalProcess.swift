@@ -1,0 +1,66 @@
+import Foundation
+import Transport
+
+/// A server process the tests start on a free loopback port and always stop.
+public final class LocalProcess: @unchecked Sendable {
+    public let port: Int
+    public let baseURL: URL
+    private let process: Process
+    private let logFile: URL
+
+    /// Starts `executable arguments…` and waits until `readyPath` answers 2xx (or fails).
+    public init(executable: String, arguments: [String], port: Int, environment: [String: String] = [:], readyPath: String, name: String) async throws {
+        self.port = port
+        self.baseURL = URL(string: "http://127.0.0.1:\(port)")!
+        self.logFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(port).log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+
+        let transport = AsyncHTTPClientTransport(timeout: .seconds(2))
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if !process.isRunning {
+                throw StartFailure(name: name, log: (try? String(contentsOf: logFile, encoding: .utf8)) ?? "")
+            }
+            if let response = try? await transport.send(HTTPRequest(method: "GET", url: baseURL.appendingPathComponent(readyPath))), response.isSuccess {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        stop()
+        throw StartFailure(name: name, log: "not ready within 60 s")
+    }
+
+    public struct StartFailure: Error, CustomStringConvertible {
+        public var name: String
+        public var log: String
+        public var description: String { "\(name) did not start: \(log.suffix(2000))" }
+    }
+
+    /// SIGTERM with `grace` to finish, then SIGKILL. (A child of the test process may inherit a
+    /// blocked SIGTERM and never see it, hence the deadline.) Polls rather than `waitUntilExit`,
+    /// which needs a run loop that Swift concurrency's threads do not spin on Linux.
+    public func stop(grace: Duration = .seconds(2)) {
+        let pid = process.processIdentifier
+        guard pid > 0, process.isRunning else { return }
+        if grace > .zero {
+            kill(pid, SIGTERM)
+            let deadline = ContinuousClock.now + grace
+            while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+        }
+        if process.isRunning { kill(pid, SIGKILL) }
+        while process.isRunning { usleep(1_000) }
+    }
+
+    deinit { stop(grace: .zero) }
+
+    /// What the process printed, for failure messages.
+    public var output: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+}

@@ -1,0 +1,48 @@
+import AWS
+import Foundation
+import Logging
+import Transport
+
+/// moto_server (the pinned `moto[server]`) on a free loopback port: the tests' AWS.
+public final class MotoServer: Sendable {
+    public let process: LocalProcess
+    public var endpoint: URL { process.baseURL }
+
+    /// moto's default account, and credentials it accepts while it does not check signatures.
+    public static let accountID = "123456789012"
+    public static let bootstrapCredentials = AWSCredentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "moto-bootstrap-secret")
+
+    /// `enforceAuthAfter`: with a count, moto checks signatures and IAM policies once that many
+    /// requests have been made (`INITIAL_NO_AUTH_ACTION_COUNT`).
+    public init(enforceAuthAfter: Int? = nil) async throws {
+        var environment = ["MOTO_ALLOW_NONEXISTENT_REGION": "false"]
+        if let count = enforceAuthAfter { environment["INITIAL_NO_AUTH_ACTION_COUNT"] = String(count) }
+        let port = freeLoopbackPort()
+        process = try await LocalProcess(
+            executable: "moto_server", arguments: ["-H", "127.0.0.1", "-p", "\(port)"],
+            port: port, environment: environment, readyPath: "moto-api/", name: "moto")
+    }
+
+    /// Runs `body` with a fresh moto_server and stops it afterwards, whatever happens.
+    public static func with<T>(enforceAuthAfter: Int? = nil, _ body: (MotoServer) async throws -> T) async throws -> T {
+        let moto = try await MotoServer(enforceAuthAfter: enforceAuthAfter)
+        // moto keeps nothing worth a graceful stop.
+        defer { moto.process.stop(grace: .zero) }
+        return try await body(moto)
+    }
+
+    /// The environment a recops process needs to use this server.
+    public func environment(credentials: AWSCredentials = bootstrapCredentials, region: String = "us-east-1") -> [String: String] {
+        ["AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
+         "AWS_ENDPOINT_URL": endpoint.absoluteString, "AWS_REGION": region]
+    }
+
+    public func client(credentials: AWSCredentials = bootstrapCredentials, region: String = "us-east-1",
+                       transport: any HTTPTransport = AsyncHTTPClientTransport(),
+                       retry: RetryPolicy = RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10))) -> AWSClient {
+        let overrides = Dictionary(uniqueKeysWithValues: ["s3", "iam", "sts", "cloudtrail"].map { ($0, endpoint) })
+        return AWSClient(
+            configuration: AWSConfiguration(credentials: credentials, region: region, endpointOverrides: overrides),
+            transport: transport, retry: retry, now: { Date() }, logger: Logger(label: "test.aws"))
+    }
+}

@@ -1,0 +1,89 @@
+import AWS
+import Foundation
+import Testing
+import Transport
+
+@Suite struct AWSConfigurationTests {
+    @Test func environmentCredentialsWin() throws {
+        let config = try AWSConfiguration.fromEnvironment(
+            ["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t",
+             "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ENDPOINT_URL_IAM": "http://127.0.0.1:10"],
+            region: "eu-west-1")
+        #expect(config.credentials == AWSCredentials(accessKeyID: "AKIDENV", secretAccessKey: "s", sessionToken: "t"))
+        #expect(config.endpointOverrides["s3"]?.absoluteString == "http://127.0.0.1:9")
+        #expect(config.endpointOverrides["iam"]?.absoluteString == "http://127.0.0.1:10")
+        #expect(!"\(config.credentials)".contains("s,"))
+    }
+
+    @Test func theSharedCredentialsFileAndProfile() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("credentials-\(UUID())")
+        try """
+            [default]
+            aws_access_key_id = AKIDDEFAULT
+            aws_secret_access_key = default-secret
+
+            [profile ops]
+            aws_access_key_id=AKIDOPS
+            aws_secret_access_key=ops-secret
+            aws_session_token=ops-token
+            """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let base = ["AWS_SHARED_CREDENTIALS_FILE": file.path]
+        #expect(try AWSConfiguration.fromEnvironment(base, region: "us-east-1").credentials.accessKeyID == "AKIDDEFAULT")
+        let ops = try AWSConfiguration.fromEnvironment(base.merging(["AWS_PROFILE": "ops"]) { $1 }, region: "us-east-1").credentials
+        #expect(ops == AWSCredentials(accessKeyID: "AKIDOPS", secretAccessKey: "ops-secret", sessionToken: "ops-token"))
+        let error = #expect(throws: AWSConfiguration.MissingCredentials.self) {
+            try AWSConfiguration.fromEnvironment(base.merging(["AWS_PROFILE": "nope"]) { $1 }, region: "us-east-1")
+        }
+        #expect(error?.description.contains("profile 'nope'") == true)
+    }
+}
+
+@Suite struct RetryPolicyTests {
+    actor Recorder {
+        var delays: [Duration] = []
+        var calls = 0
+        func sleep(_ delay: Duration) { delays.append(delay) }
+        func call() -> Int { calls += 1; return calls }
+    }
+
+    @Test func retriesThrottlingWithCappedJitteredBackoff() async throws {
+        let recorder = Recorder()
+        let policy = RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(100), maxDelay: .milliseconds(250)) { await recorder.sleep($0) }
+        let result = try await policy.run(shouldRetry: RetryPolicy.isRetryableAWS) {
+            let n = await recorder.call()
+            if n < 4 { throw AWSError(service: "iam", operation: "GetUser", code: "Throttling", message: "Rate exceeded", status: 400, requestID: nil) }
+            return n
+        }
+        #expect(result == 4)
+        let delays = await recorder.delays
+        #expect(delays.count == 3)
+        for (delay, cap) in zip(delays, [100, 200, 250]) {
+            #expect(delay >= .zero && delay <= .milliseconds(cap))
+        }
+    }
+
+    @Test func doesNotRetryClientErrors() async throws {
+        let recorder = Recorder()
+        let policy = RetryPolicy(maxAttempts: 4) { await recorder.sleep($0) }
+        await #expect(throws: AWSError.self) {
+            try await policy.run(shouldRetry: RetryPolicy.isRetryableAWS) { () async throws -> Int in
+                _ = await recorder.call()
+                throw AWSError(service: "s3", operation: "GetObject", code: "AccessDenied", message: "", status: 403, requestID: nil)
+            }
+        }
+        #expect(await recorder.calls == 1)
+    }
+
+    @Test func givesUpAfterTheLastAttempt() async throws {
+        let recorder = Recorder()
+        let policy = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1)) { await recorder.sleep($0) }
+        await #expect(throws: TransportError.self) {
+            try await policy.run(shouldRetry: RetryPolicy.isRetryableAWS) { () async throws -> Int in
+                _ = await recorder.call()
+                throw TransportError(kind: .connect, endpoint: "http://127.0.0.1:1", underlying: "refused")
+            }
+        }
+        #expect(await recorder.calls == 3)
+    }
+}
