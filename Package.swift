@@ -37,6 +37,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "Provision",
+            dependencies: ["Spec", "AWS", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "Verify", dependencies: ["Spec", "Provision"]),
         // Real local servers for tests and benchmarks (moto_server, later the sandbox), like HummingbirdTesting.
         .target(
             name: "RecopsTesting",
@@ -45,12 +50,14 @@ let package = Package(
         .executableTarget(
             name: "recops",
             dependencies: [
-                "Spec",
+                "Spec", "Transport", "AWS", "Provision", "Verify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "SpecTests", dependencies: ["Spec"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Transport", "RecopsTesting"]),
+        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Spec", "AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "recopsTests", dependencies: ["recops", "Spec"]),
     ]
 )

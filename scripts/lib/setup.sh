@@ -28,3 +28,10 @@ ensure_moto() {
     log "installing moto[server]==$MOTO_VERSION (pip)"
     python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 }
+
+# A pip package, installed only when its module or command is missing. Usage: ensure_pip_package SPEC COMMAND
+ensure_pip_package() {
+    command -v "$2" >/dev/null 2>&1 && return 0
+    log "installing $1 (pip)"
+    python3 -m pip install --quiet --disable-pip-version-check "$1"
+}

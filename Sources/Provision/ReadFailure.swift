@@ -1,0 +1,31 @@
+import AWS
+import Transport
+
+/// Why a resource could not be observed, in the terms verify's "could not check" uses.
+public struct ReadFailure: Sendable, Equatable, CustomStringConvertible {
+    public enum Reason: String, Sendable, Codable {
+        case credentials
+        case permissions
+        case network
+        case service
+    }
+
+    public var reason: Reason
+    public var message: String
+
+    public init(_ error: any Error) {
+        message = "\(error)"
+        switch error {
+        case let error as AWSError where ["InvalidClientTokenId", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken", "UnrecognizedClientException", "MissingAuthenticationToken"].contains(error.code):
+            reason = .credentials
+        case let error as AWSError where error.isAccessProblem:
+            reason = .permissions
+        case is TransportError:
+            reason = .network
+        default:
+            reason = .service
+        }
+    }
+
+    public var description: String { "\(reason.rawValue): \(message)" }
+}

@@ -1,0 +1,21 @@
+import Provision
+import Spec
+
+/// One difference between the spec and what is there, as verify reports it.
+public struct Finding: Sendable, Equatable {
+    public enum Severity: String, Sendable, Codable {
+        case drift
+        case failedCheck = "failed_check"
+    }
+
+    public var resource: ResourceID
+    public var property: String
+    public var expected: JSONValue
+    /// nil: absent.
+    public var actual: JSONValue?
+    public var severity: Severity
+    public var fixableByApply: Bool
+    public var message: String
+    /// Where in the spec the expected value is declared.
+    public var location: SourceLocation
+}

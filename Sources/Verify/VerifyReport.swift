@@ -1,0 +1,32 @@
+import Foundation
+import Provision
+import Spec
+
+/// The outcome of a drift check: in sync, drift, or could not check (with why).
+public struct VerifyReport: Sendable {
+    public enum Status: String, Sendable {
+        case inSync = "in_sync"
+        case drift
+        /// Something could not be read: no conclusion, and never "in sync".
+        case unknown
+    }
+
+    public struct Failure: Sendable {
+        public var resource: ResourceID
+        public var reason: ReadFailure
+    }
+
+    public var findings: [Finding]
+    public var failures: [Failure]
+    /// Resources checked, for reporters that list passing checks too (JUnit).
+    public var checked: [ResourceID]
+    /// Parts of the spec this version cannot check yet, said out loud rather than passed.
+    public var unchecked: [SpecPart]
+    public var requestCount: Int?
+    public var duration: Duration?
+
+    public var status: Status {
+        if !failures.isEmpty { return .unknown }
+        return findings.isEmpty ? .inSync : .drift
+    }
+}
