@@ -45,7 +45,7 @@ let package = Package(
         // Real local servers for tests and benchmarks (moto_server, later the sandbox), like HummingbirdTesting.
         .target(
             name: "RecopsTesting",
-            dependencies: ["AWS", "Transport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Spec", "AWS", "Transport", "Provision", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "recops",
@@ -57,7 +57,8 @@ let package = Package(
         ),
         .testTarget(name: "SpecTests", dependencies: ["Spec"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Transport", "RecopsTesting"]),
+        .testTarget(name: "VerifyTests", dependencies: ["Verify", "Provision", "Spec", "AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Spec", "AWS", "Transport", "RecopsTesting"]),
-        .testTarget(name: "recopsTests", dependencies: ["recops", "Spec"]),
+        .testTarget(name: "recopsTests", dependencies: ["recops", "Spec", "RecopsTesting"]),
     ]
 )

@@ -13,7 +13,7 @@ public struct S3BucketResource: Resource {
         public var policy: [JSONValue]?
         /// Rules sorted by id; owned whole.
         public var lifecycle: [LifecycleRule]?
-        public var versioningEnabled: Bool?
+        public var versioning: Bool?
 
         public struct Encryption: Equatable, Codable, Sendable {
             public var algorithm: String
@@ -72,7 +72,7 @@ public struct S3BucketResource: Resource {
                                         expirationDays: $0.expirationDays)
                 }.sorted { $0.id < $1.id }
             },
-            versioningEnabled: spec.versioning)
+            versioning: spec.versioning)
     }
 
     public func observe() async throws -> State? {
@@ -108,7 +108,7 @@ public struct S3BucketResource: Resource {
                                     transitions: $0.transitions.map { .init(days: $0.days, storageClass: $0.storageClass) },
                                     expirationDays: $0.expirationDays)
             }.sorted { $0.id < $1.id },
-            versioningEnabled: try await versioning == "Enabled")
+            versioning: try await versioning == "Enabled")
     }
 
     struct PolicyParseError: Error, CustomStringConvertible {
@@ -162,7 +162,7 @@ public struct S3BucketResource: Resource {
             }
         }
         // A new bucket has versioning off already; false on an existing one means suspend.
-        if (all && desired.versioningEnabled == true) || (!all && fields!.contains("versioning_enabled")), let enabled = desired.versioningEnabled {
+        if (all && desired.versioning == true) || (!all && fields!.contains("versioning")), let enabled = desired.versioning {
             try await s3.putVersioning(name, enabled: enabled)
         }
     }

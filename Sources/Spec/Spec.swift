@@ -45,6 +45,11 @@ public struct Spec: Sendable, Equatable, Codable {
         public struct Policy: Sendable, Equatable, Codable {
             public var denyInsecureTransport: Bool
             public var denyPublicAcls: Bool
+
+            public init(denyInsecureTransport: Bool, denyPublicAcls: Bool) {
+                self.denyInsecureTransport = denyInsecureTransport
+                self.denyPublicAcls = denyPublicAcls
+            }
         }
 
         public struct LifecycleRule: Sendable, Equatable, Codable {

@@ -10,8 +10,22 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
     /// Responses larger than this are refused rather than buffered (media uses `download`).
     public var maxResponseBytes: Int
 
-    /// `HTTPClient.shared` by default: it lives as long as the process and needs no shutdown.
-    public init(client: HTTPClient = .shared, timeout: TimeAmount = .seconds(30), maxResponseBytes: Int = 32 << 20) {
+    /// recops's process-wide client: it lives as long as the process and needs no shutdown.
+    ///
+    /// A refused connection fails at once instead of being retried inside the pool until the
+    /// request's deadline: the clients' own retry policies decide, so "could not connect" is quick.
+    /// Redirects are not followed: AWS answers none we want, and Twilio's media redirect is
+    /// followed by hand so credentials never cross hosts.
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    public init(client: HTTPClient = AsyncHTTPClientTransport.sharedClient, timeout: TimeAmount = .seconds(30), maxResponseBytes: Int = 32 << 20) {
         self.client = client
         self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes

@@ -18,4 +18,16 @@ public struct Finding: Sendable, Equatable {
     public var message: String
     /// Where in the spec the expected value is declared.
     public var location: SourceLocation
+
+    public init(resource: ResourceID, property: String, expected: JSONValue, actual: JSONValue?, severity: Severity,
+                fixableByApply: Bool, message: String, location: SourceLocation) {
+        self.resource = resource
+        self.property = property
+        self.expected = expected
+        self.actual = actual
+        self.severity = severity
+        self.fixableByApply = fixableByApply
+        self.message = message
+        self.location = location
+    }
 }

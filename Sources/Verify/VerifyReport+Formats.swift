@@ -106,8 +106,8 @@ extension VerifyReport {
             text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
         }
         var lines = findings.map { finding in
-            let level = finding.fixableByApply ? "warning" : "error"
-            return "::\(level) file=\(finding.location.file),line=\(finding.location.line),col=\(finding.location.column),title=\(escape("recops verify: \(finding.resource)"))::\(escape("\(finding.property): \(finding.message)"))"
+            // Drift fails the check as surely as a failed check does: both are errors.
+            return "::error file=\(finding.location.file),line=\(finding.location.line),col=\(finding.location.column),title=\(escape("recops verify: \(finding.resource)"))::\(escape("\(finding.property): \(finding.message)"))"
         }
         lines += failures.map { "::error title=\(escape("recops verify: could not check \($0.resource)"))::\(escape($0.reason.description))" }
         lines.append(text.split(separator: "\n").last.map(String.init) ?? "")

@@ -25,6 +25,16 @@ public struct VerifyReport: Sendable {
     public var requestCount: Int?
     public var duration: Duration?
 
+    public init(findings: [Finding], failures: [Failure], checked: [ResourceID], unchecked: [SpecPart],
+                requestCount: Int? = nil, duration: Duration? = nil) {
+        self.findings = findings
+        self.failures = failures
+        self.checked = checked
+        self.unchecked = unchecked
+        self.requestCount = requestCount
+        self.duration = duration
+    }
+
     public var status: Status {
         if !failures.isEmpty { return .unknown }
         return findings.isEmpty ? .inSync : .drift

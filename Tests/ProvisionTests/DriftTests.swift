@@ -42,7 +42,7 @@ import Testing
         Case(name: "lifecycle deleted", drift: [["s3api", "delete-bucket-lifecycle", "--bucket", bucket]],
              resource: "s3.bucket/\(bucket)", field: "lifecycle"),
         Case(name: "versioning enabled", drift: [["s3api", "put-bucket-versioning", "--bucket", bucket, "--versioning-configuration", "Status=Enabled"]],
-             resource: "s3.bucket/\(bucket)", field: "versioning_enabled"),
+             resource: "s3.bucket/\(bucket)", field: "versioning"),
         Case(name: "inline policy widened", drift: [["iam", "put-user-policy", "--user-name", user, "--policy-name", "recording-pipeline-s3", "--policy-document", anything]],
              resource: "iam.user/\(user)", field: "inline_policy"),
         Case(name: "extra inline policy", drift: [["iam", "put-user-policy", "--user-name", user, "--policy-name", "extra", "--policy-document", anything]],

@@ -31,6 +31,7 @@ struct RecopsBinary {
         process.environment = environment
         process.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe()
+        process.standardInput = FileHandle.nullDevice  // never a terminal, as in CI
         process.standardOutput = out
         process.standardError = err
         try process.run()

@@ -6,20 +6,20 @@ import Spec
 import Transport
 
 /// The project's real spec, pointed at a moto_server, and the engine built from it.
-struct ProvisionFixture {
-    static let specPath = URL(fileURLWithPath: #filePath)
+public struct ProvisionFixture: Sendable {
+    public static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("infra/policy.yaml").path
+    public static let specPath = repositoryRoot.appendingPathComponent("infra/policy.yaml").path
 
-    static let bucket = "acme-call-recordings"
+    public static let bucket = "acme-call-recordings"
 
-    let moto: MotoServer
-    let loaded: SpecLoader.Loaded
-    let aws: AWSClient
-    let counter: CountingTransport
-    var engine: Engine
+    public let moto: MotoServer
+    public let loaded: SpecLoader.Loaded
+    public let aws: AWSClient
+    public let counter: CountingTransport
+    public var engine: Engine
 
-    init(moto: MotoServer, credentials: AWSCredentials = MotoServer.bootstrapCredentials, now: @escaping @Sendable () -> Date = { Date() },
+    public init(moto: MotoServer, credentials: AWSCredentials = MotoServer.bootstrapCredentials, now: @escaping @Sendable () -> Date = { Date() },
          edit: (String) -> String = { $0 }) throws {
         self.moto = moto
         let text = edit(try String(contentsOfFile: Self.specPath, encoding: .utf8))
@@ -33,7 +33,7 @@ struct ProvisionFixture {
 
     /// Plans and applies everything; returns the plan that was applied.
     @discardableResult
-    func apply() async throws -> Plan {
+    public func apply() async throws -> Plan {
         let plan = await engine.plan()
         try await engine.apply(plan)
         return plan
