@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -38,25 +39,44 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Twilio",
+            dependencies: ["Transport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Airtable",
+            dependencies: ["Spec", "Transport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "Provision",
-            dependencies: ["Spec", "AWS", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Spec", "AWS", "Twilio", "Airtable", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Sandbox",
+            dependencies: [
+                "Spec", "Twilio", "Transport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(name: "Verify", dependencies: ["Spec", "Provision"]),
         // Real local servers for tests and benchmarks (moto_server, later the sandbox), like HummingbirdTesting.
         .target(
             name: "RecopsTesting",
-            dependencies: ["Spec", "AWS", "Transport", "Provision", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Spec", "AWS", "Transport", "Provision", "Sandbox", "Twilio", "Airtable", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "recops",
             dependencies: [
-                "Spec", "Transport", "AWS", "Provision", "Verify",
+                "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Verify", "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "SpecTests", dependencies: ["Spec"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Transport", "RecopsTesting"]),
+        .testTarget(name: "TwilioTests", dependencies: ["Twilio", "Transport", "RecopsTesting"]),
+        .testTarget(name: "AirtableTests", dependencies: ["Airtable", "Transport", "Spec", "RecopsTesting"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Twilio", "Spec", "RecopsTesting"]),
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "Provision", "Spec", "AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Spec", "AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "recopsTests", dependencies: ["recops", "Spec", "RecopsTesting"]),

@@ -23,8 +23,12 @@ public struct AnyResource: Sendable {
                 return ResourcePlan(id: resource.id, part: resource.part, specPath: resource.specPath, action: .none,
                                     changes: [], failures: [], error: ReadFailure(error), perform: nil)
             }
-            let changes = StateDiff.compare(desired: resource.desired, observed: observed)
             let failures = resource.checks(observed: observed)
+            if observed == nil, !resource.canCreate {
+                return ResourcePlan(id: resource.id, part: resource.part, specPath: resource.specPath, action: .none,
+                                    changes: [], failures: failures, error: nil, perform: nil)
+            }
+            let changes = StateDiff.compare(desired: resource.desired, observed: observed)
             let action: ResourcePlan.Action = observed == nil ? .create : (changes.isEmpty ? .none : .update)
             let perform: (@Sendable () async throws -> Void)?
             switch (observed, changes.isEmpty) {

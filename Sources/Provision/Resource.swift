@@ -24,10 +24,15 @@ public protocol Resource: Sendable {
     func checks(observed: State?) -> [CheckFailure]
     /// IAM permissions `observe` needs, and those `apply` adds (for `recops iam-policy`).
     var permissions: Permissions { get }
+    /// False for things recops must never create (a phone number is bought by a person): when
+    /// absent, `checks` says so and apply leaves it alone.
+    var canCreate: Bool { get }
 }
 
 extension Resource {
     public var dependencies: [ResourceID] { [] }
+    public var canCreate: Bool { true }
+    public var permissions: Permissions { Permissions(read: [], write: []) }
     public func checks(observed: State?) -> [CheckFailure] { [] }
 }
 

@@ -32,6 +32,35 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
     }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await execute(request) { response in
+            let body = try await response.body.collect(upTo: maxResponseBytes)
+            return HTTPResponse(status: Int(response.status.code), headers: Self.headers(response), body: Data(body.readableBytesView))
+        }
+    }
+
+    public func download(_ request: HTTPRequest, to file: URL) async throws -> HTTPResponse {
+        try await execute(request) { response in
+            guard (200..<300).contains(Int(response.status.code)) else {
+                let body = try await response.body.collect(upTo: maxResponseBytes)
+                return HTTPResponse(status: Int(response.status.code), headers: Self.headers(response), body: Data(body.readableBytesView))
+            }
+            FileManager.default.createFile(atPath: file.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: file)
+            defer { try? handle.close() }
+            for try await chunk in response.body {
+                try handle.write(contentsOf: Data(chunk.readableBytesView))
+            }
+            try handle.synchronize()
+            return HTTPResponse(status: Int(response.status.code), headers: Self.headers(response))
+        }
+    }
+
+    private static func headers(_ response: HTTPClientResponse) -> [(name: String, value: String)] {
+        response.headers.map { (name: $0.name, value: $0.value) }
+    }
+
+    /// Sends the request and hands the streaming response to `read`, mapping transport failures.
+    private func execute(_ request: HTTPRequest, read: (HTTPClientResponse) async throws -> HTTPResponse) async throws -> HTTPResponse {
         var outgoing = HTTPClientRequest(url: request.url.absoluteString)
         outgoing.method = HTTPMethod(rawValue: request.method)
         for header in request.headers {
@@ -42,17 +71,15 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
         }
         do {
             let response = try await client.execute(outgoing, timeout: timeout)
-            let body = try await response.body.collect(upTo: maxResponseBytes)
-            return HTTPResponse(
-                status: Int(response.status.code),
-                headers: response.headers.map { (name: $0.name, value: $0.value) },
-                body: Data(body.readableBytesView))
+            return try await read(response)
         } catch let error as HTTPClientError {
             throw TransportError(kind: Self.kind(of: error), endpoint: Self.endpoint(request.url), underlying: "\(error)")
         } catch let error as ChannelError {
             throw TransportError(kind: .interrupted, endpoint: Self.endpoint(request.url), underlying: "\(error)")
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as NSError where error.domain == NSCocoaErrorDomain || error.domain == NSPOSIXErrorDomain {
+            throw error  // writing the downloaded file failed: a local problem, not the network
         } catch {
             // Connection refused, resolution failures and the like come as NIO's own error types.
             throw TransportError(kind: .connect, endpoint: Self.endpoint(request.url), underlying: "\(error)")

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Counts the requests that pass through: verify reports how many it sent, benchmarks compare.
@@ -14,5 +15,10 @@ public final class CountingTransport: HTTPTransport {
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         counter.withLock { $0 += 1 }
         return try await base.send(request)
+    }
+
+    public func download(_ request: HTTPRequest, to file: URL) async throws -> HTTPResponse {
+        counter.withLock { $0 += 1 }
+        return try await base.download(request, to: file)
     }
 }

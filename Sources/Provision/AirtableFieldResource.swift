@@ -1,0 +1,87 @@
+import Airtable
+import Spec
+
+/// `airtable.field/<table>.<field>`: a field of the Jobs table.
+///
+/// The history field is created when missing (long text). The job-id field holds data people
+/// typed: recops never creates it, and a wrong type is a failed check, never "fixed" by
+/// recreating a field full of data.
+public struct AirtableFieldResource: Resource {
+    public struct State: Equatable, Codable, Sendable {
+        public var exists: Bool
+        /// Observed only; checked, not changed.
+        public var type: String?
+        public var tableId: String?
+    }
+
+    public let id: ResourceID
+    public let part = SpecPart.airtable
+    public let specPath: String
+    public let desired = State(exists: true, type: nil, tableId: nil)
+    public let canCreate: Bool
+    let base: String
+    let table: String
+    let field: String
+    /// The type the field must have, when it matters.
+    let requiredType: String?
+    let airtable: AirtableClient
+
+    /// The history field: created when missing, must be long text.
+    public static func history(spec: Spec.Airtable, airtable: AirtableClient) -> AirtableFieldResource {
+        AirtableFieldResource(spec: spec, field: spec.historyField, specPath: "airtable.history_field", requiredType: "multilineText", canCreate: true, airtable: airtable)
+    }
+
+    /// The job-id field: must exist.
+    public static func jobID(spec: Spec.Airtable, airtable: AirtableClient) -> AirtableFieldResource {
+        AirtableFieldResource(spec: spec, field: spec.jobIdField, specPath: "airtable.job_id_field", requiredType: nil, canCreate: false, airtable: airtable)
+    }
+
+    init(spec: Spec.Airtable, field: String, specPath: String, requiredType: String?, canCreate: Bool, airtable: AirtableClient) {
+        base = spec.base
+        table = spec.table
+        self.field = field
+        self.specPath = specPath
+        self.requiredType = requiredType
+        self.canCreate = canCreate
+        self.airtable = airtable
+        id = ResourceID("airtable.field", "\(spec.table).\(field)")
+    }
+
+    struct MissingTable: Error, CustomStringConvertible {
+        var table: String
+        var base: String
+        var description: String { "table '\(table)' does not exist in base \(base)" }
+    }
+
+    public func observe() async throws -> State? {
+        guard let found = try await airtable.tables(base: base).first(where: { $0.name == table || $0.id == table }) else {
+            throw MissingTable(table: table, base: base)
+        }
+        guard let existing = found.fields.first(where: { $0.name == field }) else {
+            // Remember the table for create.
+            return nil
+        }
+        return State(exists: true, type: existing.type, tableId: found.id)
+    }
+
+    public func checks(observed: State?) -> [CheckFailure] {
+        guard let observed else {
+            if canCreate { return [] }
+            return [CheckFailure(property: "exists", expected: .bool(true), actual: .bool(false),
+                                 message: "field '\(field)' is missing from table '\(table)'; recops will not create it: it holds the job numbers callers give")]
+        }
+        if let requiredType, observed.type != requiredType {
+            return [CheckFailure(property: "type", expected: .string(requiredType), actual: .string(observed.type ?? ""),
+                                 message: "field '\(field)' is \(observed.type ?? "of no type"), not \(requiredType); change its type in Airtable (apply will not recreate a field that holds data)")]
+        }
+        return []
+    }
+
+    public func apply(_ change: Change<State>) async throws {
+        guard case .create = change, let requiredType else { return }
+        guard let found = try await airtable.tables(base: base).first(where: { $0.name == table || $0.id == table }) else {
+            throw MissingTable(table: table, base: base)
+        }
+        try await airtable.createField(base: base, tableID: found.id, name: field, type: requiredType)
+    }
+}

@@ -1,0 +1,57 @@
+import Airtable
+import Foundation
+import Hummingbird
+import Logging
+import Sandbox
+import Spec
+import Transport
+import Twilio
+
+/// The sandbox (Twilio and Airtable) running in-process on a free loopback port, reached over
+/// real HTTP like any server.
+public final class LocalSandbox: Sendable {
+    public let state: SandboxState
+    public let seed: SandboxSeed
+    public let baseURL: URL
+    private let task: Task<Void, any Error>
+
+    public init(seed: SandboxSeed = .standard, requestsPerSecond: Int = 5, throttlePause: Duration = .seconds(30)) async throws {
+        let state = SandboxState(seed: seed, requestsPerSecond: requestsPerSecond, throttlePause: throttlePause)
+        self.state = state
+        self.seed = seed
+        let server = SandboxServer(state: state, seed: seed)
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let app = server.buildApplication(port: 0, logger: Logger(label: "test.sandbox")) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        var iterator = stream.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw LocalProcess.StartFailure(name: "sandbox", log: "did not start") }
+        baseURL = URL(string: "http://127.0.0.1:\(port)")!
+    }
+
+    /// Runs `body` with a fresh sandbox and stops it afterwards.
+    public static func with<T>(seed: SandboxSeed = .standard, requestsPerSecond: Int = 5, throttlePause: Duration = .seconds(30),
+                               _ body: (LocalSandbox) async throws -> T) async throws -> T {
+        let sandbox = try await LocalSandbox(seed: seed, requestsPerSecond: requestsPerSecond, throttlePause: throttlePause)
+        defer { sandbox.task.cancel() }
+        return try await body(sandbox)
+    }
+
+    public func twilio(authToken: String? = nil, transport: any HTTPTransport = AsyncHTTPClientTransport()) -> TwilioClient {
+        TwilioClient(credentials: .init(accountSID: seed.accountSID, username: seed.accountSID, password: authToken ?? seed.authToken),
+                     baseURL: baseURL, transport: transport, retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10)), logger: Logger(label: "test.twilio"))
+    }
+
+    public func airtable(token: String? = nil, limiter: RateLimiter = RateLimiter(), transport: any HTTPTransport = AsyncHTTPClientTransport(),
+                         retry: RetryPolicy = RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10))) -> AirtableClient {
+        AirtableClient(token: token ?? seed.airtableToken, baseURL: baseURL, transport: transport, limiter: limiter, retry: retry, logger: Logger(label: "test.airtable"))
+    }
+
+    /// The sandbox's state as `GET /_sandbox/state` shows it.
+    public func dump() async throws -> JSONValue {
+        let response = try await AsyncHTTPClientTransport().send(Transport.HTTPRequest(method: "GET", url: baseURL.appendingPathComponent("_sandbox/state")))
+        return try JSONDecoder().decode(JSONValue.self, from: response.body)
+    }
+}

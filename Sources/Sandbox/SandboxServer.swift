@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Spec
+
+/// `recops sandbox`: Twilio's and Airtable's APIs, locally, with their real shapes, auth, paging,
+/// error bodies and limits, so everything runs on one machine with no accounts.
+public struct SandboxServer: Sendable {
+    public let state: SandboxState
+    public let seed: SandboxSeed
+
+    public init(state: SandboxState, seed: SandboxSeed) {
+        self.state = state
+        self.seed = seed
+    }
+
+    /// The router, built once for the executable and for in-process tests alike.
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        addTwilioRoutes(to: router)
+        addAirtableRoutes(to: router)
+        router.get("/_sandbox/state") { _, _ in
+            Self.json(await state.dump())
+        }
+        return router
+    }
+
+    /// Builds the application on 127.0.0.1:`port` (0 picks a free one); `onRunning` gets the
+    /// bound port.
+    public func buildApplication(port: Int, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: buildRouter(),
+            configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "recops-sandbox"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
+    /// What a person exports to point recops at this sandbox.
+    public func environment(baseURL: String) -> [(String, String)] {
+        [
+            ("TWILIO_API_BASE_URL", baseURL), ("TWILIO_ACCOUNT_SID", seed.accountSID), ("TWILIO_AUTH_TOKEN", seed.authToken),
+            ("TWILIO_PHONE_NUMBER", seed.numbers.first?.phoneNumber ?? ""),
+            ("AIRTABLE_API_BASE_URL", baseURL), ("AIRTABLE_TOKEN", seed.airtableToken), ("AIRTABLE_BASE_ID", seed.baseID),
+            ("AIRTABLE_TABLE", seed.tableName),
+        ]
+    }
+
+    // MARK: Responses
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: value.encoded())))
+    }
+
+    /// Query items with names and values percent-decoded (`DateCreated%3E` is `DateCreated>`).
+    static func query(_ request: Request) -> [String: String] {
+        var items: [String: String] = [:]
+        for pair in (request.uri.query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            items[parts[0]] = parts.count > 1 ? parts[1] : ""
+        }
+        return items
+    }
+
+    static func body(_ request: Request) async throws -> Data {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 1 << 20)
+        return Data(buffer.readableBytesView)
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Spec
+
+/// Everything the sandbox holds, behind one actor so concurrent requests see a consistent world.
+public actor SandboxState {
+    public struct Number: Sendable {
+        var sid: String
+        var phoneNumber: String
+        var fields: [String: String]  // snake_case API fields: voice_url, voice_method, …
+    }
+
+    public struct Recording: Sendable {
+        public var sid: String
+        public var callSid: String
+        public var duration: Int
+        public var created: Date
+        var media: Data
+    }
+
+    public struct Field: Sendable {
+        var id: String
+        var name: String
+        var type: String
+    }
+
+    public struct Table: Sendable {
+        var id: String
+        var name: String
+        var fields: [Field]
+        var records: [(id: String, fields: [String: JSONValue])]
+    }
+
+    let seed: SandboxSeed
+    var numbers: [Number]
+    var recordings: [Recording] = []
+    var tables: [Table]
+    /// Airtable's limit as the sandbox enforces it.
+    let requestsPerSecond: Int
+    let throttlePause: Duration
+    private var recent: [ContinuousClock.Instant] = []
+    private var blockedUntil: ContinuousClock.Instant?
+    private(set) var throttledCount = 0
+    private(set) var airtableServed = 0
+    private var nextID = 1
+
+    public init(seed: SandboxSeed = .standard, requestsPerSecond: Int = 5, throttlePause: Duration = .seconds(30)) {
+        self.seed = seed
+        self.requestsPerSecond = requestsPerSecond
+        self.throttlePause = throttlePause
+        numbers = seed.numbers.map { number in
+            var fields = ["voice_method": "POST", "status_callback_method": "POST", "voice_fallback_method": "POST"]
+            fields["voice_url"] = number.voiceUrl ?? ""
+            fields["voice_application_sid"] = number.voiceApplicationSid ?? ""
+            return Number(sid: number.sid, phoneNumber: number.phoneNumber, fields: fields)
+        }
+        tables = [Table(
+            id: "tbl" + String(repeating: "J", count: 14), name: seed.tableName,
+            fields: [Field(id: "fldJOBID00000001", name: seed.jobIDField, type: "singleLineText"),
+                     Field(id: "fldHISTORY000001", name: seed.historyField, type: "multilineText")],
+            records: seed.jobs.map { job in
+                var fields: [String: JSONValue] = [seed.jobIDField: .string(job.jobID)]
+                if let history = job.history { fields[seed.historyField] = .string(history) }
+                return (job.id, fields)
+            })]
+    }
+
+    func makeID(_ prefix: String, length: Int = 32) -> String {
+        nextID += 1
+        let digits = String(format: "%0\(length)x", nextID)
+        return prefix + String(digits.suffix(length))
+    }
+
+    // MARK: Airtable rate limit
+
+    /// Admits a request to the base, or says it is throttled (and starts the pause).
+    func admitAirtable() -> Bool {
+        let now = ContinuousClock.now
+        if let until = blockedUntil, now < until {
+            throttledCount += 1
+            return false
+        }
+        recent = recent.filter { now - $0 < .seconds(1) }
+        guard recent.count < requestsPerSecond else {
+            blockedUntil = now + throttlePause
+            throttledCount += 1
+            return false
+        }
+        recent.append(now)
+        airtableServed += 1
+        return true
+    }
+
+    // MARK: Twilio
+
+    func number(sid: String) -> Number? { numbers.first { $0.sid == sid } }
+
+    func updateNumber(sid: String, _ changes: [(String, String)]) -> Number? {
+        guard let index = numbers.firstIndex(where: { $0.sid == sid }) else { return nil }
+        let names = ["VoiceUrl": "voice_url", "VoiceMethod": "voice_method", "VoiceFallbackUrl": "voice_fallback_url",
+                     "VoiceFallbackMethod": "voice_fallback_method", "StatusCallback": "status_callback",
+                     "StatusCallbackMethod": "status_callback_method", "VoiceApplicationSid": "voice_application_sid", "TrunkSid": "trunk_sid"]
+        for (name, value) in changes {
+            if let field = names[name] { numbers[index].fields[field] = value }
+        }
+        return numbers[index]
+    }
+
+    public func addRecording(callSid: String, duration: Int) -> Recording {
+        let recording = Recording(sid: makeID("RE"), callSid: callSid, duration: duration, created: Date(), media: MP3Frames.silence(seconds: Double(duration)))
+        recordings.append(recording)
+        return recording
+    }
+
+    func recording(sid: String) -> Recording? { recordings.first { $0.sid == sid } }
+
+    func deleteRecording(sid: String) -> Bool {
+        guard let index = recordings.firstIndex(where: { $0.sid == sid }) else { return false }
+        recordings.remove(at: index)
+        return true
+    }
+
+    // MARK: Airtable
+
+    public func table(_ nameOrID: String) -> Int? { tables.firstIndex { $0.name == nameOrID || $0.id == nameOrID } }
+
+    func updateRecord(table: Int, id: String, fields: [String: JSONValue]) -> (id: String, fields: [String: JSONValue])? {
+        guard let index = tables[table].records.firstIndex(where: { $0.id == id }) else { return nil }
+        for (name, value) in fields { tables[table].records[index].fields[name] = value }  // PATCH: only what is sent
+        return tables[table].records[index]
+    }
+
+    func addField(table: Int, name: String, type: String) -> Field? {
+        guard !tables[table].fields.contains(where: { $0.name == name }) else { return nil }
+        let field = Field(id: makeID("fld", length: 14), name: name, type: type)
+        tables[table].fields.append(field)
+        return field
+    }
+
+    /// Test and operator hooks: change the world behind recops's back.
+    public func setFieldType(table: Int, name: String, type: String) {
+        guard let index = tables[table].fields.firstIndex(where: { $0.name == name }) else { return }
+        tables[table].fields[index].type = type
+    }
+
+    public func removeField(table: Int, name: String) {
+        tables[table].fields.removeAll { $0.name == name }
+    }
+
+    // MARK: Dump
+
+    /// Everything, as JSON, for tests and people (`GET /_sandbox/state`). No secrets.
+    public func dump() -> JSONValue {
+        .object([
+            "account_sid": .string(seed.accountSID),
+            "numbers": .array(numbers.map { number in
+                .object(["sid": .string(number.sid), "phone_number": .string(number.phoneNumber)].merging(number.fields.mapValues(JSONValue.string)) { a, _ in a })
+            }),
+            "recordings": .array(recordings.map {
+                .object(["sid": .string($0.sid), "call_sid": .string($0.callSid), "duration": .number(Double($0.duration)), "bytes": .number(Double($0.media.count))])
+            }),
+            "airtable": .object([
+                "base": .string(seed.baseID),
+                "served": .number(Double(airtableServed)),
+                "throttled": .number(Double(throttledCount)),
+                "tables": .array(tables.map { table in
+                    .object([
+                        "id": .string(table.id), "name": .string(table.name),
+                        "fields": .array(table.fields.map { .object(["id": .string($0.id), "name": .string($0.name), "type": .string($0.type)]) }),
+                        "records": .array(table.records.map { .object(["id": .string($0.id), "fields": .object($0.fields)]) }),
+                    ])
+                }),
+            ]),
+        ])
+    }
+}
