@@ -70,6 +70,7 @@ let package = Package(
                 "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Verify", "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .testTarget(name: "SpecTests", dependencies: ["Spec"]),
@@ -78,7 +79,7 @@ let package = Package(
         .testTarget(name: "AirtableTests", dependencies: ["Airtable", "Transport", "Spec", "RecopsTesting"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Twilio", "Spec", "RecopsTesting"]),
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "Provision", "Spec", "AWS", "Transport", "RecopsTesting"]),
-        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Spec", "AWS", "Transport", "RecopsTesting"]),
+        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Spec", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "RecopsTesting"]),
         .testTarget(name: "recopsTests", dependencies: ["recops", "Spec", "RecopsTesting"]),
     ]
 )

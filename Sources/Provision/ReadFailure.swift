@@ -1,4 +1,6 @@
+import Airtable
 import AWS
+import Twilio
 import Transport
 
 /// Why a resource could not be observed, in the terms verify's "could not check" uses.
@@ -20,11 +22,19 @@ public struct ReadFailure: Sendable, Equatable, CustomStringConvertible {
             reason = .credentials
         case let error as AWSError where error.isAccessProblem:
             reason = .permissions
+        case _ where Self.serviceStatus(error) == 401:
+            reason = .credentials
+        case _ where Self.serviceStatus(error) == 403:
+            reason = .permissions
         case is TransportError:
             reason = .network
         default:
             reason = .service
         }
+    }
+
+    private static func serviceStatus(_ error: any Error) -> Int? {
+        (error as? TwilioError)?.status ?? (error as? AirtableError)?.status
     }
 
     public var description: String { "\(reason.rawValue): \(message)" }

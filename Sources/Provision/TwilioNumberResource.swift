@@ -7,15 +7,18 @@ public struct TwilioNumberResource: Resource {
     public struct State: Equatable, Codable, Sendable {
         /// Observed only: the number's SID, to update it.
         public var sid: String?
-        public var voiceUrl: String
-        public var voiceMethod: String
-        public var voiceFallbackUrl: String?
-        public var voiceFallbackMethod: String?
-        public var statusCallbackUrl: String
-        public var statusCallbackMethod: String
+        /// Named as in the spec, so a finding points at the line that declares it.
+        public var voice: Webhook
+        public var voiceFallback: Webhook?
+        public var statusCallback: Webhook
         /// Either makes Twilio ignore the voice URL: both must be empty.
         public var voiceApplicationSid: String
         public var trunkSid: String
+
+        public struct Webhook: Equatable, Codable, Sendable {
+            public var url: String
+            public var method: String
+        }
     }
 
     public let id: ResourceID
@@ -32,18 +35,18 @@ public struct TwilioNumberResource: Resource {
         id = ResourceID("twilio.number", spec.number)
         specPath = "twilio.numbers[\(index)]"
         desired = State(
-            sid: nil, voiceUrl: spec.voice.url, voiceMethod: spec.voice.method,
-            voiceFallbackUrl: spec.voiceFallback?.url, voiceFallbackMethod: spec.voiceFallback?.method,
-            statusCallbackUrl: spec.statusCallback.url, statusCallbackMethod: spec.statusCallback.method,
+            sid: nil, voice: .init(url: spec.voice.url, method: spec.voice.method),
+            voiceFallback: spec.voiceFallback.map { .init(url: $0.url, method: $0.method) },
+            statusCallback: .init(url: spec.statusCallback.url, method: spec.statusCallback.method),
             voiceApplicationSid: "", trunkSid: "")
     }
 
     public func observe() async throws -> State? {
         guard let found = try await twilio.incomingPhoneNumber(number) else { return nil }
         return State(
-            sid: found.sid, voiceUrl: found.voiceUrl ?? "", voiceMethod: found.voiceMethod ?? "",
-            voiceFallbackUrl: found.voiceFallbackUrl ?? "", voiceFallbackMethod: found.voiceFallbackMethod ?? "",
-            statusCallbackUrl: found.statusCallback ?? "", statusCallbackMethod: found.statusCallbackMethod ?? "",
+            sid: found.sid, voice: .init(url: found.voiceUrl ?? "", method: found.voiceMethod ?? ""),
+            voiceFallback: .init(url: found.voiceFallbackUrl ?? "", method: found.voiceFallbackMethod ?? ""),
+            statusCallback: .init(url: found.statusCallback ?? "", method: found.statusCallbackMethod ?? ""),
             voiceApplicationSid: found.voiceApplicationSid ?? "", trunkSid: found.trunkSid ?? "")
     }
 
@@ -56,12 +59,12 @@ public struct TwilioNumberResource: Resource {
     public func apply(_ change: Change<State>) async throws {
         guard case .update(let current, _, _) = change, let sid = current.sid else { return }
         var fields: [(name: String, value: String)] = [
-            ("VoiceUrl", desired.voiceUrl), ("VoiceMethod", desired.voiceMethod),
-            ("StatusCallback", desired.statusCallbackUrl), ("StatusCallbackMethod", desired.statusCallbackMethod),
+            ("VoiceUrl", desired.voice.url), ("VoiceMethod", desired.voice.method),
+            ("StatusCallback", desired.statusCallback.url), ("StatusCallbackMethod", desired.statusCallback.method),
             ("VoiceApplicationSid", ""), ("TrunkSid", ""),
         ]
-        if let url = desired.voiceFallbackUrl, let method = desired.voiceFallbackMethod {
-            fields += [("VoiceFallbackUrl", url), ("VoiceFallbackMethod", method)]
+        if let fallback = desired.voiceFallback {
+            fields += [("VoiceFallbackUrl", fallback.url), ("VoiceFallbackMethod", fallback.method)]
         }
         try await twilio.updateIncomingPhoneNumber(sid: sid, fields)
     }

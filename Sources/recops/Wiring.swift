@@ -5,6 +5,8 @@ import Logging
 import Provision
 import Spec
 import Transport
+import Twilio
+import Airtable
 
 /// Composition-root helpers: the one place that turns the process's environment, clock and
 /// output into the values the libraries take.
@@ -53,6 +55,29 @@ enum Wiring {
                   transport: AsyncHTTPClientTransport(), now: { Date() }, logger: Logger(label: "recops.aws"))
     }
 
+    static func twilioClient(transport: any HTTPTransport) throws -> TwilioClient {
+        guard let credentials = TwilioClient.Credentials.fromEnvironment(environment) else {
+            writeError("could not check (credentials): set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)")
+            throw CommandExit.failure
+        }
+        let base = environment["TWILIO_API_BASE_URL"].flatMap(URL.init(string:)) ?? TwilioClient.defaultBaseURL
+        return TwilioClient(credentials: credentials, baseURL: base, transport: transport, logger: Logger(label: "recops.twilio"))
+    }
+
+    /// One limiter for the whole process: every Airtable request of recops shares the base's 5/s.
+    static let airtableLimiter = RateLimiter(
+        requestsPerSecond: 5,
+        pauseAfterThrottle: .seconds(Int64(environment["RECOPS_AIRTABLE_THROTTLE_PAUSE_SECONDS"].flatMap(Int.init) ?? 30)))
+
+    static func airtableClient(transport: any HTTPTransport) throws -> AirtableClient {
+        guard let token = environment["AIRTABLE_TOKEN"], !token.isEmpty else {
+            writeError("could not check (credentials): set AIRTABLE_TOKEN (a personal access token)")
+            throw CommandExit.failure
+        }
+        let base = environment["AIRTABLE_API_BASE_URL"].flatMap(URL.init(string:)) ?? AirtableClient.defaultBaseURL
+        return AirtableClient(token: token, baseURL: base, transport: transport, limiter: airtableLimiter, logger: Logger(label: "recops.airtable"))
+    }
+
     /// The resources of the selected parts, and the parts this version cannot check yet.
     static func resources(for loaded: SpecLoader.Loaded, parts: Set<SpecPart>?, transport: any HTTPTransport) throws -> (resources: [AnyResource], unchecked: [SpecPart]) {
         let selected = parts ?? [.aws, .twilio, .airtable]
@@ -61,7 +86,14 @@ enum Wiring {
             let aws = try awsClient(region: region, transport: transport)
             resources += AWSResources.make(spec: loaded.spec, aws: aws, now: { Date() })
         }
-        let unchecked = [SpecPart.twilio, .airtable, .webhook].filter { selected.contains($0) }
+        if selected.contains(.twilio), loaded.spec.twilio != nil {
+            resources += TwilioResources.make(spec: loaded.spec, twilio: try twilioClient(transport: transport))
+        }
+        if selected.contains(.airtable), loaded.spec.airtable != nil {
+            resources += AirtableResources.make(spec: loaded.spec, airtable: try airtableClient(transport: transport))
+        }
+        // The live webhook check arrives with the pipeline service.
+        let unchecked = [SpecPart.webhook].filter { parts?.contains($0) ?? false }
         return (resources, unchecked)
     }
 }

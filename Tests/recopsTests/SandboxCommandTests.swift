@@ -1,0 +1,43 @@
+import Foundation
+import RecopsTesting
+import Spec
+import Testing
+
+/// `recops sandbox` as a person runs it, and plan/apply/verify of the Twilio and Airtable parts
+/// against it.
+@Suite struct SandboxCommandTests {
+    @Test func verifyTwilioAndAirtableAgainstTheSandboxProcess() async throws {
+        let port = freeLoopbackPort()
+        let sandbox = try await LocalProcess(executable: RecopsBinary.path, arguments: ["sandbox", "--port", "\(port)", "--throttle-pause", "1"], port: port,
+                                             readyPath: "_sandbox/state", name: "sandbox")
+        defer { sandbox.stop() }
+        // Separate recops processes cannot share one limiter: back-to-back commands may meet a
+        // 429 and wait out the pause (30 s on Airtable; 1 s here).
+        // It prints what to export; use exactly that.
+        var environment: [String: String] = ["APP_URL": "https://rec.example.com", "PATH": "/usr/bin:/bin"]
+        for line in sandbox.output.split(separator: "\n") where line.hasPrefix("export ") {
+            let pair = line.dropFirst(7).split(separator: "=", maxSplits: 1).map(String.init)
+            environment[pair[0]] = pair[1]
+        }
+        #expect(environment["TWILIO_API_BASE_URL"] == "http://127.0.0.1:\(port)")
+        #expect(environment["AIRTABLE_TOKEN"] != nil)
+
+        let drift = try RecopsBinary.run(["verify", "--only", "twilio", "airtable"], environment: environment)
+        #expect(drift.status == 2, "\(drift.stdout)\(drift.stderr)")
+        #expect(drift.stdout.contains("~ twilio.number/+15005550006 voice.url"))
+
+        let apply = try RecopsBinary.run(["apply", "--only", "twilio,airtable", "--auto-approve"], environment: environment)
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        let verify = try RecopsBinary.run(["verify", "--only", "twilio", "airtable", "--format", "json"], environment: environment)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        let report = try JSONDecoder().decode(JSONValue.self, from: Data(verify.stdout.utf8))
+        #expect(report["status"] == .string("in_sync"))
+
+        var wrong = environment
+        wrong["AIRTABLE_TOKEN"] = "patWRONG"
+        let denied = try RecopsBinary.run(["verify", "--only", "airtable"], environment: wrong)
+        #expect(denied.status == 1)
+        #expect(denied.stdout.contains("could not check (credentials)"))
+        #expect(!denied.stdout.contains("patWRONG") && !denied.stderr.contains("patWRONG"))
+    }
+}
