@@ -1,4 +1,5 @@
 import Foundation
+import Transport
 
 /// CloudTrail through its JSON 1.1 protocol: the audit trail of access to recordings.
 public struct CloudTrailClient: Sendable {

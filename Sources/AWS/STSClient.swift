@@ -1,4 +1,5 @@
 import Foundation
+import Transport
 
 /// STS GetCallerIdentity: which account and principal the credentials belong to.
 public struct STSClient: Sendable {

@@ -23,6 +23,18 @@ public struct SandboxServer: Sendable {
         router.get("/_sandbox/state") { _, _ in
             Self.json(await state.dump())
         }
+        // The call simulator's hook: a finished call's recording, as Twilio would hold it.
+        router.post("/_sandbox/recordings") { request, _ in
+            let expected = "Basic " + Data("\(seed.accountSID):\(seed.authToken)".utf8).base64EncodedString()
+            guard request.headers[.authorization] == expected else { return twilioError(401, 20003, "Authenticate") }
+            let body = try? JSONDecoder().decode(JSONValue.self, from: try await Self.body(request))
+            guard let callSid = body?["call_sid"]?.stringValue, case .number(let duration)? = body?["duration"], duration > 0 else {
+                return twilioError(400, 21211, "call_sid and a positive duration are required")
+            }
+            let recording = await state.addRecording(callSid: callSid, duration: Int(duration))
+            let media = "\(request.uri.scheme.map { "\($0)://" } ?? "http://")\(request.head.authority ?? "127.0.0.1")/2010-04-01/Accounts/\(seed.accountSID)/Recordings/\(recording.sid)"
+            return Self.json(.object(["sid": .string(recording.sid), "media_url": .string(media), "start_time": .string(Self.rfc2822(recording.created))]))
+        }
         return router
     }
 

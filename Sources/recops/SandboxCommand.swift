@@ -3,6 +3,8 @@ import Foundation
 import Hummingbird
 import Logging
 import Sandbox
+import Transport
+import Twilio
 
 /// `recops sandbox`: local Twilio and Airtable, for people and tests.
 struct SandboxCommand: AsyncParsableCommand {
@@ -10,7 +12,7 @@ struct SandboxCommand: AsyncParsableCommand {
         commandName: "sandbox",
         abstract: "Run local emulators of Twilio's and Airtable's APIs (with moto_server for AWS, everything runs on one machine).",
         discussion: "Prints the environment variables that point recops at it. GET /_sandbox/state shows what a flow did.",
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, Call.self],
         defaultSubcommand: Serve.self
     )
 
@@ -50,6 +52,58 @@ struct SandboxCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
             }
             try await app.runService()
+        }
+    }
+}
+
+extension SandboxCommand {
+    /// `recops sandbox call`: one simulated inbound call against the number's webhooks.
+    struct Call: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "call",
+            abstract: "Simulate an inbound call as Twilio would: signed webhooks, TwiML followed, recording and status callbacks.",
+            discussion: "Finds the sandbox through TWILIO_API_BASE_URL (as `recops sandbox` prints it) or --sandbox. Exit 1 when a webhook is not answered with 2xx or its TwiML is unusable."
+        )
+
+        @Option(help: "The number called (E.164).")
+        var to: String
+
+        @Option(help: "The caller's number.")
+        var from: String = "+14155550123"
+
+        @Option(help: "Job number the caller keys in when asked.")
+        var job: String?
+
+        @Option(help: "Length of the call and its recording, in seconds.")
+        var duration: Int = 9
+
+        @Option(help: "The sandbox's base URL (default: TWILIO_API_BASE_URL).")
+        var sandbox: String?
+
+        func validate() throws {
+            guard duration > 0 else { throw ValidationError("--duration must be at least 1 second") }
+        }
+
+        func run() async throws {
+            Wiring.bootstrapLogging()
+            let environment = Wiring.environment
+            guard let base = (sandbox ?? environment["TWILIO_API_BASE_URL"]).flatMap(URL.init(string:)) else {
+                Wiring.writeError("sandbox call: no sandbox: pass --sandbox URL or export what `recops sandbox` prints")
+                throw CommandExit.failure
+            }
+            guard let credentials = TwilioClient.Credentials.fromEnvironment(environment) else {
+                Wiring.writeError("sandbox call: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN as `recops sandbox` prints them")
+                throw CommandExit.failure
+            }
+            let transport = AsyncHTTPClientTransport()
+            let twilio = TwilioClient(credentials: credentials, baseURL: base, transport: transport, logger: Logger(label: "recops.sandbox.call"))
+            let simulator = CallSimulator(twilio: twilio, authToken: credentials.password, transport: transport)
+            let report = try await simulator.run(.init(to: to, from: from, job: job, duration: duration))
+            print("call \(report.callSid)")
+            for step in report.steps { print("  \(step)") }
+            if let sid = report.recordingSid { print("recording \(sid) (\(duration) s, channels=\(report.recordingChannels ?? "?"))") }
+            for problem in report.problems { Wiring.writeError("problem: \(problem)") }
+            if !report.succeeded { throw CommandExit.failure }
         }
     }
 }

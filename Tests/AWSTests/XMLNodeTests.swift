@@ -1,4 +1,5 @@
 import AWS
+import Transport
 import Foundation
 import Testing
 

@@ -4,6 +4,7 @@ import Provision
 import RecopsTesting
 import Spec
 import Testing
+import Transport
 import Verify
 
 @Suite struct VerifierTests {

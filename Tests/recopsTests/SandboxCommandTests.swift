@@ -14,7 +14,7 @@ import Testing
         // Separate recops processes cannot share one limiter: back-to-back commands may meet a
         // 429 and wait out the pause (30 s on Airtable; 1 s here).
         // It prints what to export; use exactly that.
-        var environment: [String: String] = ["APP_URL": "https://rec.example.com", "PATH": "/usr/bin:/bin"]
+        var environment: [String: String] = ["APP_URL": "https://rec.example.com", "PATH": "/usr/bin:/bin", "RECOPS_AIRTABLE_THROTTLE_PAUSE_SECONDS": "1"]
         for line in sandbox.output.split(separator: "\n") where line.hasPrefix("export ") {
             let pair = line.dropFirst(7).split(separator: "=", maxSplits: 1).map(String.init)
             environment[pair[0]] = pair[1]
@@ -25,6 +25,11 @@ import Testing
         let drift = try RecopsBinary.run(["verify", "--only", "twilio", "airtable"], environment: environment)
         #expect(drift.status == 2, "\(drift.stdout)\(drift.stderr)")
         #expect(drift.stdout.contains("~ twilio.number/+15005550006 voice.url"))
+
+        // Before apply the number has no voice URL: a simulated call says so and fails.
+        let early = try RecopsBinary.run(["sandbox", "call", "--to", "+15005550006"], environment: environment)
+        #expect(early.status == 1)
+        #expect(early.stderr.contains("has no voice URL"))
 
         let apply = try RecopsBinary.run(["apply", "--only", "twilio,airtable", "--auto-approve"], environment: environment)
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")

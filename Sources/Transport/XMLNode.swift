@@ -3,14 +3,17 @@ import Foundation
 import FoundationXML
 #endif
 
-/// A parsed XML element: S3 and IAM answer in XML, and recops only ever walks small documents.
+/// A parsed XML element: S3 and IAM answer in XML, TwiML is XML, and recops only ever walks
+/// small documents.
 public struct XMLNode: Sendable, Equatable {
     public var name: String
+    public var attributes: [String: String]
     public var text: String
     public var children: [XMLNode]
 
-    public init(name: String, text: String = "", children: [XMLNode] = []) {
+    public init(name: String, attributes: [String: String] = [:], text: String = "", children: [XMLNode] = []) {
         self.name = name
+        self.attributes = attributes
         self.text = text
         self.children = children
     }
@@ -69,7 +72,7 @@ public struct XMLNode: Sendable, Equatable {
 
         func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
             let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
-            stack.append(XMLNode(name: local))
+            stack.append(XMLNode(name: local, attributes: attributes))
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {
