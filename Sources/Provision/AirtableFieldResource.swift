@@ -11,13 +11,12 @@ public struct AirtableFieldResource: Resource {
         public var exists: Bool
         /// Observed only; checked, not changed.
         public var type: String?
-        public var tableId: String?
     }
 
     public let id: ResourceID
     public let part = SpecPart.airtable
     public let specPath: String
-    public let desired = State(exists: true, type: nil, tableId: nil)
+    public let desired = State(exists: true, type: nil)
     public let canCreate: Bool
     let base: String
     let table: String
@@ -58,10 +57,9 @@ public struct AirtableFieldResource: Resource {
             throw MissingTable(table: table, base: base)
         }
         guard let existing = found.fields.first(where: { $0.name == field }) else {
-            // Remember the table for create.
             return nil
         }
-        return State(exists: true, type: existing.type, tableId: found.id)
+        return State(exists: true, type: existing.type)
     }
 
     public func checks(observed: State?) -> [CheckFailure] {

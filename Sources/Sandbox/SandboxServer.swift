@@ -48,7 +48,7 @@ public struct SandboxServer: Sendable {
             logger: logger)
     }
 
-    /// What a person exports to point recops at this sandbox.
+    /// What a person exports to point recops at this sandbox (values shell-quoted when needed).
     public func environment(baseURL: String) -> [(String, String)] {
         [
             ("TWILIO_API_BASE_URL", baseURL), ("TWILIO_ACCOUNT_SID", seed.accountSID), ("TWILIO_AUTH_TOKEN", seed.authToken),

@@ -47,11 +47,17 @@ struct SandboxCommand: AsyncParsableCommand {
             let app = server.buildApplication(port: port, logger: Logger(label: "recops.sandbox")) { bound in
                 let base = "http://127.0.0.1:\(bound)"
                 var lines = ["recops sandbox listening on \(base)", "# export these to point recops at it:"]
-                lines += server.environment(baseURL: base).map { "export \($0.0)=\($0.1)" }
+                lines += server.environment(baseURL: base).map { "export \($0.0)=\(Self.shellQuoted($0.1))" }
                 // Unbuffered, so a script reading the pipe sees it at once.
                 FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
             }
             try await app.runService()
+        }
+
+        /// A value a shell reads back unchanged (`'Work Orders'`).
+        static func shellQuoted(_ value: String) -> String {
+            let plain = value.allSatisfy { $0.isLetter || $0.isNumber || "+-_./:=@".contains($0) }
+            return plain && !value.isEmpty ? value : "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
         }
     }
 }

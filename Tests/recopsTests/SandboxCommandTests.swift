@@ -46,3 +46,26 @@ import Testing
         #expect(!denied.stdout.contains("patWRONG") && !denied.stderr.contains("patWRONG"))
     }
 }
+
+extension SandboxCommandTests {
+    @Test func aSeedFileChangesTheWorld() async throws {
+        let seedFile = FileManager.default.temporaryDirectory.appendingPathComponent("seed-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: seedFile) }
+        try #"""
+        {"accountSID": "AC00000000000000000000000000000001", "authToken": "t0ken", "airtableToken": "patX.y",
+         "numbers": [{"sid": "PN00000000000000000000000000000001", "phoneNumber": "+442071838750"}],
+         "baseID": "appSEEDED00000001", "tableName": "Work Orders", "jobIDField": "Order", "historyField": "log",
+         "jobs": [{"id": "recORDER00000001", "jobID": "W-1"}]}
+        """#.write(to: seedFile, atomically: true, encoding: .utf8)
+        let port = freeLoopbackPort()
+        let sandbox = try await LocalProcess(executable: RecopsBinary.path, arguments: ["sandbox", "--port", "\(port)", "--seed", seedFile.path],
+                                             port: port, readyPath: "_sandbox/state", name: "sandbox-seeded")
+        defer { sandbox.stop() }
+        #expect(sandbox.output.contains("export TWILIO_PHONE_NUMBER=+442071838750"))
+        #expect(sandbox.output.contains("export AIRTABLE_TABLE='Work Orders'"))
+
+        let bad = try RecopsBinary.run(["sandbox", "--seed", "/nonexistent/seed.json"], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("cannot read seed /nonexistent/seed.json"))
+    }
+}
