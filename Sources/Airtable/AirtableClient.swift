@@ -53,8 +53,7 @@ public struct AirtableClient: Sendable {
         if json != nil { headers.append((name: "Content-Type", value: "application/json")) }
         let request = HTTPRequest(method: method, url: components.url!, headers: headers, body: json ?? Data())
         return try await retry.run(shouldRetry: { ($0 as? AirtableError)?.isRetryable ?? ($0 is TransportError) }) {
-            try await limiter.acquire(base)
-            let response = try await transport.send(request)
+            let response = try await limiter.run(base) { try await transport.send(request) }
             logger.debug("airtable request", metadata: ["operation": "\(operation)", "status": "\(response.status)"])
             if response.status == 429 { await limiter.throttled(base) }
             guard response.isSuccess else { throw Self.error(response, operation: operation) }
