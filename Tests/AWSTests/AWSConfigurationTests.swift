@@ -87,3 +87,38 @@ import Transport
         #expect(await recorder.calls == 3)
     }
 }
+
+import Logging
+
+@Suite struct AddressingTests {
+    static func s3(region: String, overrides: [String: URL] = [:]) -> S3Client {
+        let configuration = AWSConfiguration(credentials: AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret"), region: region, endpointOverrides: overrides)
+        return S3Client(aws: AWSClient(configuration: configuration, transport: AsyncHTTPClientTransport(), now: { Date(timeIntervalSince1970: 1_700_000_000) }, logger: Logger(label: "test")))
+    }
+
+    @Test func awsItselfIsVirtualHosted() {
+        let url = Self.s3(region: "eu-west-1").presignedGetURL(bucket: "acme-rec", key: "recordings/a b.mp3", expires: 900)
+        #expect(url.host == "acme-rec.s3.eu-west-1.amazonaws.com")
+        #expect(url.path == "/recordings/a b.mp3")
+        #expect(url.absoluteString.contains("/recordings/a%20b.mp3?"))
+        #expect(url.query?.contains("X-Amz-Credential=AKIDEXAMPLE%2F20231114%2Feu-west-1%2Fs3%2Faws4_request") == true)
+    }
+
+    @Test func chinaUsesItsOwnDomain() {
+        #expect(Self.s3(region: "cn-north-1").presignedGetURL(bucket: "rec", key: "k", expires: 60).host == "rec.s3.cn-north-1.amazonaws.com.cn")
+    }
+
+    @Test func customEndpointsAndDottedNamesArePathStyle() {
+        let custom = Self.s3(region: "us-east-1", overrides: ["s3": URL(string: "http://127.0.0.1:5000")!])
+            .presignedGetURL(bucket: "acme-rec", key: "recordings/x.mp3", expires: 60)
+        #expect(custom.absoluteString.hasPrefix("http://127.0.0.1:5000/acme-rec/recordings/x.mp3?"))
+        let dotted = Self.s3(region: "us-east-1").presignedGetURL(bucket: "acme.rec", key: "x.mp3", expires: 60)
+        #expect(dotted.host == "s3.us-east-1.amazonaws.com")
+        #expect(dotted.path == "/acme.rec/x.mp3")
+    }
+
+    @Test func presignedURLsLastAtMostSevenDays() {
+        let url = Self.s3(region: "us-east-1").presignedGetURL(bucket: "acme-rec", key: "x.mp3", expires: 30 * 86400)
+        #expect(url.query?.contains("X-Amz-Expires=604800") == true)
+    }
+}
