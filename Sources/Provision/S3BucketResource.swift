@@ -123,46 +123,51 @@ public struct S3BucketResource: Resource {
     }
 
     public func apply(_ change: Change<State>) async throws {
-        let fields: Set<String>?
+        // A new bucket gets every setting; an existing one only the settings that differ.
+        let isNew: Bool
+        let changed: Set<String>
         switch change {
         case .create:
             try await s3.createBucket(name, objectOwnership: desired.objectOwnership)
-            fields = nil
-        case .update(_, _, let changed):
-            fields = Set(changed.map { String($0.split(separator: ".")[0]) })
+            isNew = true
+            changed = []
+        case .update(_, _, let fields):
+            isNew = false
+            changed = Set(fields.map { String($0.split(separator: ".")[0]) })
         }
-        let all = fields == nil
+        let wants = { (setting: String) in isNew || changed.contains(setting) }
+
         // Block public access before anything else, so no window exists where it is off.
-        if all || fields!.contains("public_access_block"), let block = desired.publicAccessBlock {
+        if wants("public_access_block"), let block = desired.publicAccessBlock {
             try await s3.putPublicAccessBlock(name, .init(blockPublicAcls: block.blockPublicAcls, ignorePublicAcls: block.ignorePublicAcls,
                                                           blockPublicPolicy: block.blockPublicPolicy, restrictPublicBuckets: block.restrictPublicBuckets))
         }
-        if all || fields!.contains("object_ownership"), let ownership = desired.objectOwnership {
+        if wants("object_ownership"), let ownership = desired.objectOwnership {
             try await s3.putOwnership(name, ownership)
         }
-        if all || fields!.contains("encryption"), let encryption = desired.encryption {
+        if wants("encryption"), let encryption = desired.encryption {
             try await s3.putEncryption(name, .init(algorithm: encryption.algorithm, kmsKeyID: encryption.kmsKeyId, bucketKeyEnabled: encryption.bucketKeyEnabled))
         }
-        if all || fields!.contains("policy"), let statements = desired.policy {
-            if statements.isEmpty {
-                if !all { try await s3.deletePolicy(name) }
-            } else {
+        if wants("policy"), let statements = desired.policy {
+            if !statements.isEmpty {
                 try await s3.putPolicy(name, PolicyDocument.document(statements).encoded())
+            } else if !isNew {
+                try await s3.deletePolicy(name)
             }
         }
-        if all || fields!.contains("lifecycle"), let rules = desired.lifecycle {
-            if rules.isEmpty {
-                if !all { try await s3.deleteLifecycle(name) }
-            } else {
+        if wants("lifecycle"), let rules = desired.lifecycle {
+            if !rules.isEmpty {
                 try await s3.putLifecycle(name, rules.map {
                     S3.LifecycleRule(id: $0.id, prefix: $0.prefix, enabled: $0.enabled,
                                      transitions: $0.transitions.map { .init(days: $0.days, storageClass: $0.storageClass) },
                                      expirationDays: $0.expirationDays)
                 })
+            } else if !isNew {
+                try await s3.deleteLifecycle(name)
             }
         }
         // A new bucket has versioning off already; false on an existing one means suspend.
-        if (all && desired.versioning == true) || (!all && fields!.contains("versioning")), let enabled = desired.versioning {
+        if wants("versioning"), let enabled = desired.versioning, enabled || !isNew {
             try await s3.putVersioning(name, enabled: enabled)
         }
     }

@@ -57,6 +57,22 @@ import Testing
         }
     }
 
+    @Test func applyAsksOnATerminal() async throws {
+        try await MotoServer.with { moto in
+            let env = Self.environment(moto)
+            let declined = try RecopsBinary.runOnTerminal(["apply", "--only", "aws"], input: "no\n", environment: env)
+            #expect(declined.stdout.contains("Apply these changes? Only 'yes' is accepted:"))
+            #expect(declined.stdout.contains("Cancelled; nothing was changed."))
+            #expect(declined.status == 1)
+            #expect(try RecopsBinary.run(["plan", "--only", "aws"], environment: env).status == 2)
+
+            let accepted = try RecopsBinary.runOnTerminal(["apply", "--only", "aws"], input: "yes\n", environment: env)
+            #expect(accepted.status == 0, "\(accepted.stdout)")
+            #expect(accepted.stdout.contains("Apply complete: 3 resources changed."))
+            #expect(try RecopsBinary.run(["plan", "--only", "aws"], environment: env).status == 0)
+        }
+    }
+
     @Test func missingCredentialsCannotCheck() throws {
         let run = try RecopsBinary.run(["verify", "--only", "aws"], environment: ["S3_BUCKET": "acme-call-recordings", "HOME": "/nonexistent"])
         #expect(run.status == 1)

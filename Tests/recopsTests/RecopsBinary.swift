@@ -24,17 +24,30 @@ struct RecopsBinary {
         return repositoryRoot.appendingPathComponent(".build/debug/recops").path
     }
 
-    static func run(_ arguments: [String], environment: [String: String], in directory: URL = repositoryRoot) throws -> Run {
+    /// As `run`, but on a pseudo-terminal (util-linux `script`), typing `input`: for prompts.
+    static func runOnTerminal(_ arguments: [String], input: String, environment: [String: String]) throws -> Run {
+        let command = ([path] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        return try run(["-qec", command, "/dev/null"], environment: environment, executable: "/usr/bin/script", input: input)
+    }
+
+    static func run(_ arguments: [String], environment: [String: String], in directory: URL = repositoryRoot,
+                    executable: String = path, input: String? = nil) throws -> Run {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
         process.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe()
-        process.standardInput = FileHandle.nullDevice  // never a terminal, as in CI
+        let stdin = Pipe()
+        // Never a terminal, as in CI (unless `script` makes one).
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         // Read before waiting so a large output cannot fill the pipe and stall the child.
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
