@@ -10,7 +10,7 @@ public final class MotoServer: Sendable {
 
     /// moto's default account, and credentials it accepts while it does not check signatures.
     public static let accountID = "123456789012"
-    public static let bootstrapCredentials = AWSCredentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "moto-bootstrap-secret")
+    public static let bootstrapCredentials = AWSCredentials(accessKeyID: "MOTOTESTACCESSKEY", secretAccessKey: "moto-bootstrap-secret")
 
     /// `enforceAuthAfter`: with a count, moto checks signatures and IAM policies once that many
     /// requests have been made (`INITIAL_NO_AUTH_ACTION_COUNT`).

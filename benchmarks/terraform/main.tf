@@ -16,7 +16,7 @@ variable "bucket" {
 
 provider "aws" {
   region                      = "us-east-1"
-  access_key                  = "AKIAIOSFODNN7EXAMPLE"
+  access_key                  = "MOTOTESTACCESSKEY"
   secret_key                  = "bench-secret"
   skip_credentials_validation = true
   skip_requesting_account_id  = true
