@@ -38,6 +38,23 @@ public final class LocalProcess: @unchecked Sendable {
         throw StartFailure(name: name, log: "not ready within 60 s")
     }
 
+    /// Starts the server on a free port, trying another when the chosen one was taken meanwhile
+    /// (a parallel test or an outgoing connection may grab it between the check and the bind).
+    public static func launch(executable: String, arguments: (Int) -> [String], environment: [String: String] = [:],
+                              readyPath: String, name: String) async throws -> LocalProcess {
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            let port = freeLoopbackPort()
+            do {
+                return try await LocalProcess(executable: executable, arguments: arguments(port), port: port,
+                                              environment: environment, readyPath: readyPath, name: name)
+            } catch let failure as StartFailure where failure.log.contains("already in use") {
+                lastError = failure
+            }
+        }
+        throw lastError ?? StartFailure(name: name, log: "no free port")
+    }
+
     public struct StartFailure: Error, CustomStringConvertible {
         public var name: String
         public var log: String

@@ -21,7 +21,7 @@ public final class LocalSandbox: Sendable {
         self.seed = seed
         let server = SandboxServer(state: state, seed: seed)
         let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let app = server.buildApplication(port: 0, logger: Logger(label: "test.sandbox")) { port in
+        let app = server.buildApplication(port: 0, logger: quietServerLogger("test.sandbox")) { port in
             continuation.yield(port)
             continuation.finish()
         }
@@ -54,4 +54,12 @@ public final class LocalSandbox: Sendable {
         let response = try await AsyncHTTPClientTransport().send(Transport.HTTPRequest(method: "GET", url: baseURL.appendingPathComponent("_sandbox/state")))
         return try JSONDecoder().decode(JSONValue.self, from: response.body)
     }
+}
+
+/// A logger for test servers that are stopped by cancelling them: Hummingbird then logs
+/// "Server shutdown error: Already closed" at error level, which is noise in test output.
+public func quietServerLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = .critical
+    return logger
 }

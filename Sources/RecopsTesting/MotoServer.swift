@@ -17,10 +17,9 @@ public final class MotoServer: Sendable {
     public init(enforceAuthAfter: Int? = nil) async throws {
         var environment = ["MOTO_ALLOW_NONEXISTENT_REGION": "false"]
         if let count = enforceAuthAfter { environment["INITIAL_NO_AUTH_ACTION_COUNT"] = String(count) }
-        let port = freeLoopbackPort()
-        process = try await LocalProcess(
-            executable: "moto_server", arguments: ["-H", "127.0.0.1", "-p", "\(port)"],
-            port: port, environment: environment, readyPath: "moto-api/", name: "moto")
+        process = try await LocalProcess.launch(
+            executable: "moto_server", arguments: { ["-H", "127.0.0.1", "-p", "\($0)"] },
+            environment: environment, readyPath: "moto-api/", name: "moto")
     }
 
     /// Runs `body` with a fresh moto_server and stops it afterwards, whatever happens.

@@ -44,7 +44,7 @@ import Twilio
             }
             let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                                   onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0); continuation.finish() },
-                                  logger: Logger(label: "test.receiver"))
+                                  logger: quietServerLogger("test.receiver"))
             task = Task { try await app.runService(gracefulShutdownSignals: []) }
             var iterator = stream.makeAsyncIterator()
             port = await iterator.next() ?? 0

@@ -35,7 +35,7 @@ import Twilio
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { continuation.yield($0.localAddress?.port ?? 0); continuation.finish() },
-                              logger: Logger(label: "test.redirect"))
+                              logger: quietServerLogger("test.redirect"))
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
         defer { task.cancel() }
         var iterator = stream.makeAsyncIterator()

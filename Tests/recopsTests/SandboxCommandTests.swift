@@ -7,9 +7,9 @@ import Testing
 /// against it.
 @Suite struct SandboxCommandTests {
     @Test func verifyTwilioAndAirtableAgainstTheSandboxProcess() async throws {
-        let port = freeLoopbackPort()
-        let sandbox = try await LocalProcess(executable: RecopsBinary.path, arguments: ["sandbox", "--port", "\(port)", "--throttle-pause", "1"], port: port,
-                                             readyPath: "_sandbox/state", name: "sandbox")
+        let sandbox = try await LocalProcess.launch(executable: RecopsBinary.path, arguments: { ["sandbox", "--port", "\($0)", "--throttle-pause", "1"] },
+                                                    readyPath: "_sandbox/state", name: "sandbox")
+        let port = sandbox.port
         defer { sandbox.stop() }
         // Separate recops processes cannot share one limiter: back-to-back commands may meet a
         // 429 and wait out the pause (30 s on Airtable; 1 s here).
@@ -57,9 +57,8 @@ extension SandboxCommandTests {
          "baseID": "appSEEDED00000001", "tableName": "Work Orders", "jobIDField": "Order", "historyField": "log",
          "jobs": [{"id": "recORDER00000001", "jobID": "W-1"}]}
         """#.write(to: seedFile, atomically: true, encoding: .utf8)
-        let port = freeLoopbackPort()
-        let sandbox = try await LocalProcess(executable: RecopsBinary.path, arguments: ["sandbox", "--port", "\(port)", "--seed", seedFile.path],
-                                             port: port, readyPath: "_sandbox/state", name: "sandbox-seeded")
+        let sandbox = try await LocalProcess.launch(executable: RecopsBinary.path, arguments: { ["sandbox", "--port", "\($0)", "--seed", seedFile.path] },
+                                                    readyPath: "_sandbox/state", name: "sandbox-seeded")
         defer { sandbox.stop() }
         #expect(sandbox.output.contains("export TWILIO_PHONE_NUMBER=+442071838750"))
         #expect(sandbox.output.contains("export AIRTABLE_TABLE='Work Orders'"))
