@@ -8,8 +8,8 @@ import Transport
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
-        abstract: "Make AWS match the spec: show the plan, ask, apply in dependency order, read each change back.",
-        discussion: "Never creates or prints access keys, never deletes a bucket. Exit 0 on success (or nothing to do), 1 on error; 2 when only checks apply cannot fix remain."
+        abstract: "Make AWS, Twilio and Airtable match the spec: show the plan, ask, apply in dependency order, read each change back.",
+        discussion: "Never creates or prints access keys, never deletes a bucket, never buys or releases a number. Exit 0 on success (or nothing to do), 1 on error; 2 when only checks apply cannot fix remain."
     )
 
     @OptionGroup var specOptions: SpecOptions

@@ -8,7 +8,7 @@ import Transport
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
-        abstract: "Show what apply would change to make AWS (and later Twilio and Airtable) match the spec.",
+        abstract: "Show what apply would change to make AWS, Twilio and Airtable match the spec.",
         discussion: "Exit 0 when nothing would change, 2 when changes are pending, 1 on error. Makes no change."
     )
 

@@ -11,7 +11,7 @@ extension VerifyReport.Format: ExpressibleByArgument {}
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check that AWS matches the spec, reading everything in one concurrent wave. Never writes.",
+        abstract: "Check that AWS, Twilio and Airtable match the spec, reading everything in one concurrent wave. Never writes.",
         discussion: "Exit 0 in sync, 2 on drift or failed checks, 1 when it could not check (credentials, network, permissions)."
     )
 
