@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Transport
 
 /// AWS Signature Version 4: header signing and presigned (query-string) URLs.
 ///
@@ -180,21 +181,8 @@ public struct SigV4Signer: Sendable {
         return (canonical, names.joined(separator: ";"))
     }
 
-    private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
-
     /// RFC 3986 encoding as SigV4 defines it: everything but `A-Z a-z 0-9 - . _ ~`.
-    public static func uriEncode(_ text: String) -> String {
-        var output = ""
-        output.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            if unreserved.contains(byte) {
-                output.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                output += String(format: "%%%02X", byte)
-            }
-        }
-        return output
-    }
+    public static func uriEncode(_ text: String) -> String { FormEncoding.escape(text) }
 
     public static func hexSHA256(_ data: Data) -> String {
         Data(SHA256.hash(data: data)).hexString

@@ -47,7 +47,7 @@ public struct AirtableClient: Sendable {
         var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false)!
         components.path = path
         if !query.isEmpty {
-            components.percentEncodedQuery = query.map { "\(FormEscape.escape($0.0))=\(FormEscape.escape($0.1))" }.joined(separator: "&")
+            components.percentEncodedQuery = query.map { "\(FormEncoding.escape($0.0))=\(FormEncoding.escape($0.1))" }.joined(separator: "&")
         }
         var headers = [(name: "Authorization", value: "Bearer \(token)")]
         if json != nil { headers.append((name: "Content-Type", value: "application/json")) }
@@ -78,7 +78,7 @@ public struct AirtableClient: Sendable {
     }
 
     private func path(_ base: String, _ table: String, _ record: String? = nil) -> String {
-        "/v0/\(base)/\(PathEscape.escape(table))" + (record.map { "/\(PathEscape.escape($0))" } ?? "")
+        "/v0/\(base)/\(FormEncoding.escape(table))" + (record.map { "/\(FormEncoding.escape($0))" } ?? "")
     }
 
     static func record(_ value: JSONValue?) -> Record? {
@@ -143,16 +143,4 @@ public struct AirtableClient: Sendable {
         let body = try await send("CreateField", base: base, "POST", "/v0/meta/bases/\(base)/tables/\(tableID)/fields", json: json)
         return try JSONDecoder().decode(Field.self, from: body)
     }
-}
-
-/// Query escaping (RFC 3986 unreserved kept).
-enum FormEscape {
-    static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
-    }
-}
-
-/// Path segments: a table named "Work Orders" or a record id stays one segment.
-enum PathEscape {
-    static func escape(_ text: String) -> String { FormEscape.escape(text) }
 }

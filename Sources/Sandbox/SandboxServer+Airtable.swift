@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Spec
+import Transport
 import Twilio
 
 /// Airtable's records and metadata APIs for one base, with its 5 requests/s limit.

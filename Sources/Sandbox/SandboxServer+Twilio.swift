@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Spec
+import Transport
 import Twilio
 
 /// Twilio's 2010-04-01 API: numbers, recordings and their media.

@@ -59,19 +59,6 @@ enum Interpolation {
         return .success(String(output))
     }
 
-    /// The names a value refers to, for reporting which variables a part of the spec needs.
-    static func variableNames(in text: String) -> [String] {
-        var names: [String] = []
-        var rest = Substring(text)
-        while let start = rest.range(of: "${") {
-            guard let end = rest[start.upperBound...].firstIndex(of: "}") else { break }
-            let body = rest[start.upperBound..<end]
-            names.append(String(body.split(separator: ":", maxSplits: 1).first ?? body))
-            rest = rest[rest.index(after: end)...]
-        }
-        return names
-    }
-
     private static func isVariableName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first == "_" || first.properties.isAlphabetic && first.isASCII else {
             return false

@@ -23,9 +23,6 @@ public struct SourceMap: Sendable {
         return locations[""] ?? SourceLocation(file: file, line: 1, column: 1)
     }
 
-    /// Whether the file itself writes this value (rather than a default supplying it).
-    public func isWritten(_ path: String) -> Bool { locations[path] != nil }
-
     static func parent(of path: String) -> String {
         if path.hasSuffix("]"), let open = path.lastIndex(of: "[") { return String(path[..<open]) }
         if let dot = path.lastIndex(of: ".") { return String(path[..<dot]) }

@@ -236,11 +236,12 @@ struct SpecLint {
         if TimeZone(identifier: recordings.timestamp.timeZone) == nil {
             error("recordings.timestamp.time_zone", "'\(recordings.timestamp.timeZone)' is not an IANA time zone such as UTC or America/Chicago")
         }
-        if recordings.publicUrl, let block = spec.bucket?.publicAccessBlock, block.blockPublicPolicy || block.restrictPublicBuckets {
-            error("recordings.public_url", "public_url is true, but the bucket's public access block (block_public_policy/restrict_public_buckets) forbids public reads: the links would answer 403. Use presigned URLs (public_url: false)")
-        }
-        if let bucket = spec.bucket, recordings.publicUrl, bucket.policy.denyPublicAcls, bucket.objectOwnership == "BucketOwnerEnforced" {
-            warning("recordings.public_url", "public_url is true: recordings of customer calls would be readable by anyone with the link, for ever")
+        if recordings.publicUrl {
+            if let block = spec.bucket?.publicAccessBlock, block.blockPublicPolicy || block.restrictPublicBuckets {
+                error("recordings.public_url", "public_url is true, but the bucket's public access block (block_public_policy/restrict_public_buckets) forbids public reads: the links would answer 403. Use presigned URLs (public_url: false)")
+            } else {
+                warning("recordings.public_url", "public_url is true: recordings of customer calls would be readable by anyone with the link, for ever")
+            }
         }
     }
 

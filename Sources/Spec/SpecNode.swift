@@ -29,9 +29,4 @@ public indirect enum SpecNode: Sendable {
         case .sequence: return "a list"
         }
     }
-
-    public subscript(key: String) -> SpecNode? {
-        guard case .mapping(let entries, _) = self else { return nil }
-        return entries.first { $0.key == key }?.value
-    }
 }

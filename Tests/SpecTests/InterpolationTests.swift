@@ -28,7 +28,4 @@ import Testing
         #expect(Interpolation.expand(test.input, environment: test.environment) == test.expected)
     }
 
-    @Test func namesTheVariablesAValueUses() {
-        #expect(Interpolation.variableNames(in: "arn:aws:s3:::${S3_BUCKET}/${P:-recordings}/*") == ["S3_BUCKET", "P"])
-    }
 }

@@ -30,8 +30,9 @@ import Testing
         #expect(loaded.spec.recordings?.historyRetryWithin.seconds == 900)
         #expect(loaded.spec.bucket?.lifecycle?.first?.expirationDays == 400)
         #expect(loaded.spec.airtable?.table == "Work Orders")
-        #expect(!loaded.sourceMap.isWritten("recordings.upload"))
-        #expect(loaded.sourceMap.isWritten("recordings.key"))
+        // A defaulted value points at its nearest written parent.
+        #expect(loaded.sourceMap.location(of: "recordings.upload.attempts") == loaded.sourceMap.location(of: "recordings"))
+        #expect(loaded.sourceMap.location(of: "recordings.key") != loaded.sourceMap.location(of: "recordings"))
     }
 
     @Test func aPartLeftOutNeedsNoneOfItsVariables() throws {

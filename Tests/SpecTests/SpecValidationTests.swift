@@ -125,6 +125,9 @@ import Testing
         // Recordings
         Case(name: "public URLs under a public access block", environment: ["RECORDING_PUBLIC_URL": "true"],
              message: "public_url is true, but the bucket's public access block", at: "${RECORDING_PUBLIC_URL:-false}"),
+        Case(name: "public URLs allowed by the bucket still warn", environment: ["RECORDING_PUBLIC_URL": "true"],
+             edits: [("block_public_policy: true", "block_public_policy: false"), ("restrict_public_buckets: true", "restrict_public_buckets: false")],
+             message: "recordings of customer calls would be readable by anyone with the link", at: "${RECORDING_PUBLIC_URL:-false}", severity: .warning),
         Case(name: "key without the call SID", edits: [("{call_sid}-{job_id}.mp3", "{job_id}.mp3")],
              message: "the template must contain {call_sid}: without it two calls on the same day and job would write the same object", at: "\"recordings/{yyyy}"),
         Case(name: "unknown key placeholder", edits: [("{call_sid}-{job_id}.mp3", "{call_sid}-{jobid}.mp3")],

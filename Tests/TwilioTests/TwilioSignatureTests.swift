@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Transport
 import Twilio
 
 /// `../shared/vectors/twilio-signature.json`: signatures computed by Twilio's own Python library.

@@ -1,25 +1,24 @@
 import Foundation
 
-/// `application/x-www-form-urlencoded`, as Twilio sends webhooks and takes updates.
+/// `application/x-www-form-urlencoded`, as Twilio sends webhooks and takes updates, and the
+/// percent-encoding every client shares.
 public enum FormEncoding {
-    private static let allowed: CharacterSet = {
-        var set = CharacterSet.alphanumerics
-        set.insert(charactersIn: "-._~")
-        return set
-    }()
-
     public static func encode(_ parameters: [(name: String, value: String)]) -> String {
         parameters.map { "\(escape($0.name))=\(escape($0.value))" }.joined(separator: "&")
     }
 
+    private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
+
+    /// RFC 3986 percent-encoding: every byte but `A-Z a-z 0-9 - . _ ~`. The one encoder for form
+    /// bodies, query strings, path segments and SigV4's canonical forms.
     public static func escape(_ text: String) -> String {
-        // CharacterSet.alphanumerics includes non-ASCII letters: encode everything outside ASCII.
         var output = ""
-        for scalar in text.unicodeScalars {
-            if scalar.isASCII, allowed.contains(scalar) {
-                output.unicodeScalars.append(scalar)
+        output.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            if unreserved.contains(byte) {
+                output.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
-                for byte in String(scalar).utf8 { output += String(format: "%%%02X", byte) }
+                output += String(format: "%%%02X", byte)
             }
         }
         return output
