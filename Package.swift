@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -59,6 +62,18 @@ let package = Package(
             ]
         ),
         .target(name: "Verify", dependencies: ["Spec", "Provision"]),
+        // The webhook service: routes, signature check, durable job store, worker.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Spec", "Transport", "AWS", "Twilio", "Airtable",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Real local servers for tests and benchmarks (moto_server, later the sandbox), like HummingbirdTesting.
         .target(
             name: "RecopsTesting",
@@ -67,10 +82,12 @@ let package = Package(
         .executableTarget(
             name: "recops",
             dependencies: [
-                "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Verify", "Sandbox",
+                "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Verify", "Pipeline", "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "SpecTests", dependencies: ["Spec"]),
@@ -80,6 +97,15 @@ let package = Package(
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Twilio", "Spec", "Transport", "RecopsTesting", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "Provision", "Spec", "AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Spec", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "RecopsTesting"]),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "Spec", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "RecopsTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .testTarget(name: "recopsTests", dependencies: ["recops", "Spec", "RecopsTesting"]),
     ]
 )

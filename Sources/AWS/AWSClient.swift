@@ -39,6 +39,8 @@ public struct AWSClient: Sendable {
         var query: [(name: String, value: String)] = []
         var headers: [(name: String, value: String)] = []
         var body = Data()
+        /// Streamed instead of `body`; its SHA-256 (hex) is computed by the caller beforehand.
+        var bodyFile: (url: URL, sha256Hex: String)? = nil
         /// S3 statuses that are answers, not errors (404 on a HEAD of a missing object).
         var acceptedStatuses: Set<Int> = []
     }
@@ -78,13 +80,13 @@ public struct AWSClient: Sendable {
         let (url, signedPath, host) = address(call)
         let signer = SigV4Signer(credentials: configuration.credentials, region: configuration.signingRegion(for: call.service), service: call.service)
         let isS3 = call.service == "s3"
-        let payloadHash = SigV4Signer.hexSHA256(call.body)
+        let payloadHash = call.bodyFile?.sha256Hex ?? SigV4Signer.hexSHA256(call.body)
         let request = SigV4Signer.Request(
             method: call.method, path: signedPath, query: call.query,
             headers: [(name: "Host", value: host)] + call.headers, payloadHash: payloadHash)
         let signature = signer.signHeaders(request, date: now(), options: .init(normalizePath: !isS3, addContentHashHeader: isS3))
         let started = ContinuousClock.now
-        let response = try await transport.send(HTTPRequest(method: call.method, url: url, headers: request.headers + signature.headers, body: call.body))
+        let response = try await transport.send(HTTPRequest(method: call.method, url: url, headers: request.headers + signature.headers, body: call.body, bodyFile: call.bodyFile?.url))
         logger.debug("aws request", metadata: [
             "service": "\(call.service)", "operation": "\(call.operation)", "status": "\(response.status)",
             "duration_ms": "\((ContinuousClock.now - started).milliseconds)",

@@ -191,11 +191,40 @@ public struct S3Client: Sendable {
     /// Uploads with a SHA-256 checksum S3 verifies, so a corrupted body is rejected, never stored.
     /// `ifNoneMatch` makes the write fail (412) rather than overwrite an existing object.
     @discardableResult
-    public func putObject(bucket: String, key: String, body: Data, contentType: String, encryption: S3.Encryption?, ifNoneMatch: Bool = false) async throws -> String? {
-        let checksum = Data(SHA256.hash(data: body)).base64EncodedString()
+    public func putObject(bucket: String, key: String, body: Data, contentType: String, encryption: S3.Encryption?,
+                          ifNoneMatch: Bool = false, metadata: [String: String] = [:]) async throws -> String? {
+        var call = call("PutObject", "PUT", bucket: bucket, key: key, body: body)
+        call.headers = Self.putHeaders(sha256: Data(SHA256.hash(data: body)), contentType: contentType, encryption: encryption, ifNoneMatch: ifNoneMatch, metadata: metadata)
+        return try await aws.send(call).header("ETag")
+    }
+
+    /// The same, streaming `file` (memory stays flat whatever its size). The file is hashed first,
+    /// so the checksum S3 verifies is the file's own.
+    @discardableResult
+    public func putObject(bucket: String, key: String, file: URL, contentType: String, encryption: S3.Encryption?,
+                          ifNoneMatch: Bool = false, metadata: [String: String] = [:]) async throws -> String? {
+        let digest = try Self.sha256(of: file)
+        var call = call("PutObject", "PUT", bucket: bucket, key: key)
+        call.bodyFile = (file, digest.map { String(format: "%02x", $0) }.joined())
+        call.headers = Self.putHeaders(sha256: digest, contentType: contentType, encryption: encryption, ifNoneMatch: ifNoneMatch, metadata: metadata)
+        return try await aws.send(call).header("ETag")
+    }
+
+    /// SHA-256 of a file, read in chunks.
+    public static func sha256(of file: URL) throws -> Data {
+        let handle = try FileHandle(forReadingFrom: file)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(data: chunk)
+        }
+        return Data(hasher.finalize())
+    }
+
+    private static func putHeaders(sha256: Data, contentType: String, encryption: S3.Encryption?, ifNoneMatch: Bool, metadata: [String: String]) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = [
             (name: "Content-Type", value: contentType),
-            (name: "x-amz-checksum-sha256", value: checksum),
+            (name: "x-amz-checksum-sha256", value: sha256.base64EncodedString()),
             (name: "x-amz-sdk-checksum-algorithm", value: "SHA256"),
         ]
         if let encryption {
@@ -203,8 +232,10 @@ public struct S3Client: Sendable {
             if let key = encryption.kmsKeyID { headers.append((name: "x-amz-server-side-encryption-aws-kms-key-id", value: key)) }
         }
         if ifNoneMatch { headers.append((name: "If-None-Match", value: "*")) }
-        let response = try await aws.send(call("PutObject", "PUT", bucket: bucket, key: key, headers: headers, body: body))
-        return response.header("ETag")
+        for (name, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            headers.append((name: "x-amz-meta-\(name)", value: value))
+        }
+        return headers
     }
 
     /// The object's metadata, or nil when there is no such object.
@@ -217,11 +248,19 @@ public struct S3Client: Sendable {
             contentType: response.header("Content-Type"),
             serverSideEncryption: response.header("x-amz-server-side-encryption"),
             checksumSHA256: response.header("x-amz-checksum-sha256"),
-            eTag: response.header("ETag"))
+            eTag: response.header("ETag"),
+            metadata: Dictionary(response.headers.compactMap { header in
+                header.name.lowercased().hasPrefix("x-amz-meta-") ? (String(header.name.dropFirst(11)).lowercased(), header.value) : nil
+            }, uniquingKeysWith: { first, _ in first }))
     }
 
     public func getObject(bucket: String, key: String) async throws -> Data {
         try await aws.send(call("GetObject", "GET", bucket: bucket, key: key)).body
+    }
+
+    /// The object's plain (unsigned) URL: what `public_url: true` links.
+    public func objectURL(bucket: String, key: String) -> URL {
+        aws.address(call("GetObject", "GET", bucket: bucket, key: key)).url
     }
 
     /// A URL that lets its holder GET the object until it expires (at most 7 days).

@@ -59,5 +59,7 @@ public enum S3 {
         public var serverSideEncryption: String?
         public var checksumSHA256: String?
         public var eTag: String?
+        /// User metadata (`x-amz-meta-*`), names in lower case.
+        public var metadata: [String: String] = [:]
     }
 }

@@ -11,6 +11,8 @@ public struct Spec: Sendable, Equatable, Codable {
     public var twilio: Twilio?
     public var airtable: Airtable?
     public var recordings: Recordings?
+    public var ivr: IVR?
+    public var alerts: Alerts?
 
     public struct App: Sendable, Equatable, Codable {
         public var url: String
@@ -134,5 +136,23 @@ public struct Spec: Sendable, Equatable, Codable {
             public var attempts: Int
             public var backoff: String
         }
+    }
+
+    /// What the voice webhook says and does once the recording has started.
+    public struct IVR: Sendable, Equatable, Codable {
+        /// TwiML URL of the voice agent the call is handed to once the job is known.
+        public var agentUrl: String?
+        public var jobPrompt: String
+        /// How the digits a caller keys in become the job id stored in Airtable.
+        public var jobIdFromDigits: String
+        public var attempts: Int
+        public var goodbye: String
+    }
+
+    /// When the service raises an alert, and where it sends it besides the log and the metrics.
+    public struct Alerts: Sendable, Equatable, Codable {
+        public var webhookUrl: String?
+        public var historyQueueThreshold: Int
+        public var missingRecordingAfter: SpecDuration
     }
 }

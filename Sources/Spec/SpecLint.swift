@@ -236,6 +236,13 @@ struct SpecLint {
         if TimeZone(identifier: recordings.timestamp.timeZone) == nil {
             error("recordings.timestamp.time_zone", "'\(recordings.timestamp.timeZone)' is not an IANA time zone such as UTC or America/Chicago")
         }
+        if let ivr = spec.ivr {
+            checkTemplate(ivr.jobIdFromDigits, path: "ivr.job_id_from_digits", allowed: ["digits"], required: ["digits"])
+            if let agent = ivr.agentUrl { checkURL(agent, path: "ivr.agent_url", underApp: false) }
+        }
+        if let alerts = spec.alerts, alerts.missingRecordingAfter.seconds <= 0 {
+            error("alerts.missing_recording_after", "missing_recording_after must be longer than 0 seconds")
+        }
         if recordings.publicUrl {
             if let block = spec.bucket?.publicAccessBlock, block.blockPublicPolicy || block.restrictPublicBuckets {
                 error("recordings.public_url", "public_url is true, but the bucket's public access block (block_public_policy/restrict_public_buckets) forbids public reads: the links would answer 403. Use presigned URLs (public_url: false)")
@@ -283,9 +290,9 @@ struct SpecLint {
             error(path, message)
         }
         for missing in required.subtracting(used).sorted() {
-            let why = missing == "call_sid"
-                ? "without it two calls on the same day and job would write the same object"
-                : "without it the line would not link the recording"
+            let why = ["call_sid": "without it two calls on the same day and job would write the same object",
+                       "url": "without it the line would not link the recording",
+                       "digits": "without it every caller would give the same job"][missing] ?? ""
             error(path, "the template must contain {\(missing)}: \(why)")
         }
     }

@@ -26,6 +26,8 @@ extension Schema {
             .optional("history_field", .string("long-text field that receives one line per recording", default: "job_history")),
         ])),
         .required("recordings", recordings),
+        .optional("ivr", ivr),
+        .optional("alerts", alerts),
     ])
 
     static let urlPattern = "https?://[^\\s/?#]+(/[^\\s]*)?"
@@ -113,5 +115,19 @@ extension Schema {
         ])),
         .required("pending_line", .string("history line written when the upload is still pending; placeholder {timestamp}")),
         .optional("history_retry_within", .string("history updates are retried for this long", pattern: durationPattern, patternHelp: durationHelp, default: "15m")),
+    ])
+
+    static let ivr: Schema = .object("what the voice webhook does after starting the recording", [
+        .optional("agent_url", .string("TwiML URL of the voice agent the call is handed to (<Redirect>) once the job is known; without it the call ends politely", pattern: urlPattern, patternHelp: urlHelp)),
+        .optional("job_prompt", .string("what callers hear when the webhook did not name the job", default: "Please enter your job number, then press the pound key.")),
+        .optional("job_id_from_digits", .string("how the keyed-in digits become the job id in Airtable; placeholder {digits}", default: "{digits}")),
+        .optional("attempts", .integer("how many times a caller is asked for the job number", minimum: 1, maximum: 5, default: 3)),
+        .optional("goodbye", .string("said before hanging up when no voice agent is named", default: "Thank you. Goodbye.")),
+    ])
+
+    static let alerts: Schema = .object("when the pipeline raises an alert (always logged at error level and counted in metrics)", [
+        .optional("webhook_url", .string("also POST each alert as JSON here", pattern: urlPattern, patternHelp: urlHelp)),
+        .optional("history_queue_threshold", .integer("alert when more recordings than this wait for their history line", minimum: 1, default: 20)),
+        .optional("missing_recording_after", .string("alert when a completed call has no recording callback after this long", pattern: durationPattern, patternHelp: durationHelp, default: "10m")),
     ])
 }

@@ -66,7 +66,10 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
         for header in request.headers {
             outgoing.headers.add(name: header.name, value: header.value)
         }
-        if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) {
+        if let file = request.bodyFile {
+            let size = try FileChunks.size(of: file)
+            outgoing.body = .stream(FileChunks(url: file), length: .known(Int64(size)))
+        } else if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) {
             outgoing.body = .bytes(ByteBuffer(bytes: request.body))
         }
         do {

@@ -7,12 +7,15 @@ public struct HTTPRequest: Sendable {
     /// In order; a name may repeat.
     public var headers: [(name: String, value: String)]
     public var body: Data
+    /// Sent instead of `body` when set: the file is streamed, never held in memory (media uploads).
+    public var bodyFile: URL?
 
-    public init(method: String, url: URL, headers: [(name: String, value: String)] = [], body: Data = Data()) {
+    public init(method: String, url: URL, headers: [(name: String, value: String)] = [], body: Data = Data(), bodyFile: URL? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.bodyFile = bodyFile
     }
 }
 

@@ -144,6 +144,12 @@ public struct TwilioClient: Sendable {
         }
     }
 
+    /// The media URL of one of the account's recordings (`format`: mp3 or wav), built from the
+    /// configured API base: never from a callback's `RecordingUrl`, which is not ours to trust.
+    public func recordingMediaURL(sid: String, format: String = "mp3") -> URL {
+        url("\(accountPath)/Recordings/\(FormEncoding.escape(sid)).\(format)")
+    }
+
     /// Downloads a recording's media (the callback's `RecordingUrl` + `.mp3`) into `file`,
     /// streaming. A redirect to another host is followed without the Authorization header, so
     /// the credentials never leave Twilio. Returns the number of bytes written.

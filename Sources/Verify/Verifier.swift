@@ -41,6 +41,6 @@ public struct Verifier: Sendable {
                     location: sourceMap.location(of: resource.specPath)))
             }
         }
-        return VerifyReport(findings: findings, failures: failures, checked: plan.resources.map(\.id), unchecked: [])
+        return VerifyReport(findings: findings, failures: failures, checked: plan.resources.map(\.id))
     }
 }

@@ -28,9 +28,6 @@ extension VerifyReport {
             let fix = finding.fixableByApply ? "recops apply fixes this" : "apply cannot fix this"
             lines.append("\(marker) \(finding.resource) \(finding.property): \(finding.message) [\(finding.location); \(fix)]")
         }
-        for part in unchecked {
-            lines.append("note: \(part.rawValue) is not checked by this version of recops")
-        }
         var summary: String
         switch status {
         case .inSync: summary = "In sync: \(checked.count) resource\(checked.count == 1 ? "" : "s") match the spec."
@@ -67,7 +64,6 @@ extension VerifyReport {
                 .object(["resource": .string($0.resource.description), "reason": .string($0.reason.reason.rawValue), "message": .string($0.reason.message)])
             })
         }
-        if !unchecked.isEmpty { object["unchecked"] = .array(unchecked.map { .string($0.rawValue) }) }
         if let requestCount { object["requests"] = .number(Double(requestCount)) }
         return JSONValue.object(object).encoded(pretty: true)
     }

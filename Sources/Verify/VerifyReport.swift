@@ -20,17 +20,14 @@ public struct VerifyReport: Sendable {
     public var failures: [Failure]
     /// Resources checked, for reporters that list passing checks too (JUnit).
     public var checked: [ResourceID]
-    /// Parts of the spec this version cannot check yet, said out loud rather than passed.
-    public var unchecked: [SpecPart]
     public var requestCount: Int?
     public var duration: Duration?
 
-    public init(findings: [Finding], failures: [Failure], checked: [ResourceID], unchecked: [SpecPart],
+    public init(findings: [Finding], failures: [Failure], checked: [ResourceID],
                 requestCount: Int? = nil, duration: Duration? = nil) {
         self.findings = findings
         self.failures = failures
         self.checked = checked
-        self.unchecked = unchecked
         self.requestCount = requestCount
         self.duration = duration
     }

@@ -22,11 +22,10 @@ struct ApplyCommand: AsyncParsableCommand {
         Wiring.bootstrapLogging()
         let parts = try partOptions.parts(allowing: [.aws, .twilio, .airtable])
         let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: parts)
-        let (resources, unchecked) = try Wiring.resources(for: loaded, parts: parts, transport: AsyncHTTPClientTransport())
+        let resources = try Wiring.resources(for: loaded, parts: parts, transport: AsyncHTTPClientTransport())
         let engine = Engine(resources: resources)
         let plan = await engine.plan()
         print(plan.text)
-        for part in unchecked { print("note: \(part.rawValue) is not managed by this version of recops") }
         if !plan.errors.isEmpty {
             Wiring.writeError("apply: some resources could not be read; nothing was changed")
             throw CommandExit.failure

@@ -22,12 +22,11 @@ struct PlanCommand: AsyncParsableCommand {
         Wiring.bootstrapLogging()
         let parts = try partOptions.parts(allowing: [.aws, .twilio, .airtable])
         let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: parts)
-        let (resources, unchecked) = try Wiring.resources(for: loaded, parts: parts, transport: AsyncHTTPClientTransport())
+        let resources = try Wiring.resources(for: loaded, parts: parts, transport: AsyncHTTPClientTransport())
         let plan = await Engine(resources: resources).plan()
         switch format {
         case .text:
             print(plan.text)
-            for part in unchecked { print("note: \(part.rawValue) is not managed by this version of recops") }
         case .json:
             print(Self.json(plan).encoded(pretty: true))
         }

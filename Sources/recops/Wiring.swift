@@ -14,8 +14,8 @@ enum Wiring {
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// Logs go to standard error; `RECOPS_LOG_LEVEL` (trace … critical) sets the level.
-    static func bootstrapLogging() {
-        let level = environment["RECOPS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+    static func bootstrapLogging(defaultLevel: Logger.Level = .warning) {
+        let level = environment["RECOPS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -39,10 +39,10 @@ enum Wiring {
     }
 
     /// The AWS client for the spec's region, counting the requests it sends.
-    static func awsClient(region: String, transport: any HTTPTransport) throws -> AWSClient {
+    static func awsClient(region: String, transport: any HTTPTransport, retry: RetryPolicy = RetryPolicy()) throws -> AWSClient {
         do {
             let configuration = try AWSConfiguration.fromEnvironment(environment, region: region)
-            return AWSClient(configuration: configuration, transport: transport, now: { Date() }, logger: Logger(label: "recops.aws"))
+            return AWSClient(configuration: configuration, transport: transport, retry: retry, now: { Date() }, logger: Logger(label: "recops.aws"))
         } catch {
             writeError("could not check (credentials): \(error)")
             throw CommandExit.failure
@@ -55,13 +55,23 @@ enum Wiring {
                   transport: AsyncHTTPClientTransport(), now: { Date() }, logger: Logger(label: "recops.aws"))
     }
 
-    static func twilioClient(transport: any HTTPTransport) throws -> TwilioClient {
+    static func twilioClient(transport: any HTTPTransport, retry: RetryPolicy = RetryPolicy(maxAttempts: 4)) throws -> TwilioClient {
         guard let credentials = TwilioClient.Credentials.fromEnvironment(environment) else {
             writeError("could not check (credentials): set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)")
             throw CommandExit.failure
         }
         let base = environment["TWILIO_API_BASE_URL"].flatMap(URL.init(string:)) ?? TwilioClient.defaultBaseURL
-        return TwilioClient(credentials: credentials, baseURL: base, transport: transport, logger: Logger(label: "recops.twilio"))
+        return TwilioClient(credentials: credentials, baseURL: base, transport: transport, retry: retry, logger: Logger(label: "recops.twilio"))
+    }
+
+    /// The account and the auth token that signs webhooks (an API key cannot sign them).
+    static func twilioSigningSecret() throws -> (account: String, token: String) {
+        guard let account = environment["TWILIO_ACCOUNT_SID"], !account.isEmpty,
+              let token = environment["TWILIO_AUTH_TOKEN"], !token.isEmpty else {
+            writeError("could not check (credentials): set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: Twilio signs webhooks with the auth token")
+            throw CommandExit.failure
+        }
+        return (account, token)
     }
 
     /// One limiter for the whole process: every Airtable request of recops shares the base's 5/s.
@@ -69,17 +79,18 @@ enum Wiring {
         requestsPerSecond: 5,
         pauseAfterThrottle: .seconds(Int64(environment["RECOPS_AIRTABLE_THROTTLE_PAUSE_SECONDS"].flatMap(Int.init) ?? 30)))
 
-    static func airtableClient(transport: any HTTPTransport) throws -> AirtableClient {
+    static func airtableClient(transport: any HTTPTransport, retry: RetryPolicy = RetryPolicy(maxAttempts: 4)) throws -> AirtableClient {
         guard let token = environment["AIRTABLE_TOKEN"], !token.isEmpty else {
             writeError("could not check (credentials): set AIRTABLE_TOKEN (a personal access token)")
             throw CommandExit.failure
         }
         let base = environment["AIRTABLE_API_BASE_URL"].flatMap(URL.init(string:)) ?? AirtableClient.defaultBaseURL
-        return AirtableClient(token: token, baseURL: base, transport: transport, limiter: airtableLimiter, logger: Logger(label: "recops.airtable"))
+        return AirtableClient(token: token, baseURL: base, transport: transport, limiter: airtableLimiter, retry: retry, logger: Logger(label: "recops.airtable"))
     }
 
-    /// The resources of the selected parts, and the parts this version cannot check yet.
-    static func resources(for loaded: SpecLoader.Loaded, parts: Set<SpecPart>?, transport: any HTTPTransport) throws -> (resources: [AnyResource], unchecked: [SpecPart]) {
+    /// The resources of the selected parts; the live webhook only when asked for (`--only webhook`),
+    /// since it needs the service running.
+    static func resources(for loaded: SpecLoader.Loaded, parts: Set<SpecPart>?, transport: any HTTPTransport) throws -> [AnyResource] {
         let selected = parts ?? [.aws, .twilio, .airtable]
         var resources: [AnyResource] = []
         if selected.contains(.aws), let region = loaded.spec.aws?.region {
@@ -92,9 +103,11 @@ enum Wiring {
         if selected.contains(.airtable), loaded.spec.airtable != nil {
             resources += AirtableResources.make(spec: loaded.spec, airtable: try airtableClient(transport: transport))
         }
-        // The live webhook check arrives with the pipeline service.
-        let unchecked = [SpecPart.webhook].filter { parts?.contains($0) ?? false }
-        return (resources, unchecked)
+        if selected.contains(.webhook), loaded.spec.twilio != nil {
+            let (account, token) = try twilioSigningSecret()
+            resources.append(AnyResource(VoiceWebhookResource(spec: loaded.spec, accountSID: account, authToken: token, transport: transport)))
+        }
+        return resources
     }
 }
 

@@ -1,0 +1,42 @@
+import Foundation
+import Logging
+import Spec
+import Transport
+
+/// Where alerts go: always an error-level log line and a metric; also a JSON POST to the spec's
+/// `alerts.webhook_url` when one is set. Delivery to the webhook is best effort (a failure is
+/// logged): the log and the metric are the record.
+public struct AlertSink: Sendable {
+    let webhookURL: URL?
+    let transport: any HTTPTransport
+    let metrics: PipelineMetrics
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(webhookURL: URL?, transport: any HTTPTransport, metrics: PipelineMetrics, logger: Logger, now: @escaping @Sendable () -> Date) {
+        self.webhookURL = webhookURL
+        self.transport = transport
+        self.metrics = metrics
+        self.logger = logger
+        self.now = now
+    }
+
+    /// `kind`: upload_pending, unmatched, history_queue, history_overdue, missing_recording.
+    public func raise(_ kind: String, _ message: String, details: [String: String] = [:]) async {
+        metrics.alert(kind)
+        var metadata: Logger.Metadata = ["alert": "\(kind)"]
+        for (key, value) in details { metadata[key] = "\(value)" }
+        logger.error("\(message)", metadata: metadata)
+        guard let webhookURL else { return }
+        var body: [String: JSONValue] = ["alert": .string(kind), "message": .string(message),
+                                         "at": .string(ISO8601DateFormatter().string(from: now()))]
+        for (key, value) in details { body[key] = .string(value) }
+        do {
+            let response = try await transport.send(HTTPRequest(method: "POST", url: webhookURL, headers: [(name: "Content-Type", value: "application/json")],
+                                                                 body: Data(JSONValue.object(body).encoded().utf8)))
+            if !response.isSuccess { logger.warning("alert webhook answered HTTP \(response.status)", metadata: ["alert": "\(kind)"]) }
+        } catch {
+            logger.warning("alert webhook unreachable: \(Redaction.message(error))", metadata: ["alert": "\(kind)"])
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// The pipeline's durable memory: every accepted callback, every job's state, and the claims
+/// that keep two workers off the same step.
+///
+/// A claim is a lease written in the store (`claimed_until`), never an in-memory lock, so a
+/// crashed worker's claim simply expires and several replicas could share one store. History
+/// appends for one job are claimed one batch at a time: two writers never read-modify-write the
+/// same Airtable record at once.
+public protocol JobStore: Sendable {
+    /// Stores a recording callback durably; false when this `RecordingSid` was already stored
+    /// (a duplicate changes nothing).
+    func accept(_ callback: RecordingCallback, at now: Date) async throws -> Bool
+
+    /// Upserts what the voice webhook learned; a job id already known is kept unless `jobID` is set.
+    func recordCall(_ call: CallRecord) async throws
+    func setCallStatus(callSid: String, status: String, at now: Date) async throws
+    func call(_ callSid: String) async throws -> CallRecord?
+
+    /// Claims the next due piece of work for `owner` until `now + lease`, or nil.
+    func claim(owner: String, now: Date, lease: TimeInterval) async throws -> Work?
+    /// Commits jobs after a step and releases their claims (only claims `owner` holds).
+    func commit(_ jobs: [RecordingJob], owner: String) async throws
+    /// Releases every claim `owner` holds: a restarted replica resumes its own work at once.
+    func releaseClaims(owner: String) async throws -> Int
+
+    func job(_ recordingSid: String) async throws -> RecordingJob?
+    func jobs(in states: Set<RecordingJob.State>, limit: Int) async throws -> [RecordingJob]
+    func countsByState() async throws -> [RecordingJob.State: Int]
+    /// Stored jobs still without their line, received before `date`.
+    func overdueHistoryCount(receivedBefore date: Date) async throws -> Int
+
+    /// Completed calls with no recording callback, ended before `date`, not reported yet; each
+    /// is marked reported as it is returned.
+    func takeCallsMissingRecordings(completedBefore date: Date) async throws -> [CallRecord]
+
+    /// Whether a write transaction can be taken now (readiness).
+    func isWritable() async -> Bool
+}
+
+/// One claimed step.
+public enum Work: Sendable, Equatable {
+    /// Download from Twilio and upload to S3.
+    case transfer(RecordingJob)
+    /// Append the due lines (URL lines and pending lines) of one job's recordings, in one
+    /// read-modify-write of its record.
+    case history(jobID: String, [RecordingJob])
+}

@@ -1,0 +1,61 @@
+import Prometheus
+
+/// The service's metrics, in one Prometheus registry served at `/metrics`.
+///
+/// The registry is injected (not the process-wide `MetricsSystem`), so each server, and each
+/// test, reads exactly its own numbers.
+public final class PipelineMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+    }
+
+    static let latencyBuckets: [Duration] = [.milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+                                             .seconds(10), .seconds(30), .seconds(60), .seconds(300), .seconds(900), .seconds(3600)]
+
+    /// `kind`: voice, voice_job, recording, status; `result`: accepted, duplicate, rejected.
+    public func callback(_ kind: String, _ result: String) {
+        registry.makeCounter(name: "recops_callbacks_received_total", labels: [("kind", kind), ("result", result)],
+                             help: "Webhook requests received, by kind and result").increment()
+    }
+
+    public func signatureFailure(_ kind: String) {
+        registry.makeCounter(name: "recops_signature_failures_total", labels: [("kind", kind)],
+                             help: "Webhook requests refused for a missing or wrong X-Twilio-Signature").increment()
+    }
+
+    /// `result`: stored, failed, pending.
+    public func upload(_ result: String, duration: Duration? = nil) {
+        registry.makeCounter(name: "recops_uploads_total", labels: [("result", result)], help: "Recording transfers to S3, by result").increment()
+        if let duration {
+            registry.makeDurationHistogram(name: "recops_upload_duration_seconds", labels: [], buckets: Self.latencyBuckets,
+                                           help: "Download from Twilio plus upload to S3").record(duration)
+        }
+    }
+
+    /// `result`: linked, pending_line, failed, throttled, unmatched.
+    public func history(_ result: String, count: Int = 1) {
+        registry.makeCounter(name: "recops_history_updates_total", labels: [("result", result)],
+                             help: "History updates in Airtable, by result").increment(by: Int64(count))
+    }
+
+    public func callbackToHistory(_ duration: Duration) {
+        registry.makeDurationHistogram(name: "recops_callback_to_history_seconds", labels: [], buckets: Self.latencyBuckets,
+                                       help: "From the stored callback to the confirmed history line").record(duration)
+    }
+
+    public func queueDepth(_ counts: [RecordingJob.State: Int]) {
+        for state in RecordingJob.State.allCases {
+            registry.makeGauge(name: "recops_queue_depth", labels: [("state", state.rawValue)], help: "Recordings by state").set(Double(counts[state] ?? 0))
+        }
+    }
+
+    public func alert(_ kind: String) {
+        registry.makeCounter(name: "recops_alerts_total", labels: [("kind", kind)], help: "Alerts raised, by kind").increment()
+    }
+
+    public func text() -> String {
+        registry.emitToString()
+    }
+}

@@ -1,0 +1,263 @@
+import Airtable
+import AWS
+import Foundation
+import Logging
+import Spec
+import Transport
+import Twilio
+
+/// The steps of a recording's journey, each safe to repeat after a crash in its middle, and the
+/// periodic sweep that raises alerts. The worker claims; this does; the store remembers.
+public struct RecordingPipeline: Sendable {
+    public let configuration: PipelineConfiguration
+    public let store: any JobStore
+    let s3: S3Client
+    let twilio: TwilioClient
+    let airtable: AirtableClient
+    public let metrics: PipelineMetrics
+    let alerts: AlertSink
+    let layout: RecordingLayout
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    public init(configuration: PipelineConfiguration, store: any JobStore, s3: S3Client, twilio: TwilioClient, airtable: AirtableClient,
+                metrics: PipelineMetrics, alerts: AlertSink, now: @escaping @Sendable () -> Date, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.s3 = s3
+        self.twilio = twilio
+        self.airtable = airtable
+        self.metrics = metrics
+        self.alerts = alerts
+        self.layout = RecordingLayout(recordings: configuration.recordings)
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Runs one claimed step and commits its outcome.
+    public func perform(_ work: Work) async throws {
+        switch work {
+        case .transfer(let job):
+            try await store.commit([await transfer(job)], owner: configuration.owner)
+        case .history(let jobID, let jobs):
+            try await store.commit(await appendHistory(jobID: jobID, jobs), owner: configuration.owner)
+        }
+    }
+
+    // MARK: Transfer
+
+    /// Downloads the media from Twilio (streaming, to a file under the data directory) and uploads
+    /// it to S3 under the job's key. Failures count attempts; after the spec's attempts the job
+    /// becomes `uploadPending` and keeps being retried with growing delays.
+    func transfer(_ original: RecordingJob) async -> RecordingJob {
+        var job = original
+        let started = ContinuousClock.now
+        let file = configuration.dataDirectory.appendingPathComponent("downloads/\(job.recordingSid).part")
+        defer { try? FileManager.default.removeItem(at: file) }
+        do {
+            if job.jobID == nil { job.jobID = try await store.call(job.callSid)?.jobID }
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let media = twilio.recordingMediaURL(sid: job.recordingSid, format: configuration.recording.format)
+            let size = try await twilio.downloadRecording(mediaURL: media, to: file)
+            guard size > 0 else { throw TransferError(description: "Twilio answered an empty recording") }
+            let key = try await upload(file, for: job)
+            let finished = now()
+            job.objectKey = key
+            job.objectSize = size
+            job.storedAt = finished
+            job.attempts = 0
+            job.lastError = nil
+            job.nextAttemptAt = finished
+            job.state = job.jobID == nil ? .unmatched : .stored
+            metrics.upload("stored", duration: ContinuousClock.now - started)
+            logger.info("recording stored", metadata: ["recording_sid": "\(job.recordingSid)", "key": "\(key)", "bytes": "\(size)"])
+            if job.jobID == nil {
+                job.lastError = "the call named no job: stored, not linked"
+                metrics.history("unmatched")
+                await alerts.raise("unmatched", "recording \(job.recordingSid) of call \(job.callSid) has no job: stored at \(key), no history line",
+                                   details: ["recording_sid": job.recordingSid, "call_sid": job.callSid, "key": key])
+            }
+        } catch {
+            let failed = now()
+            job.attempts += 1
+            job.lastError = Redaction.message(error)
+            metrics.upload("failed")
+            logger.warning("recording transfer failed", metadata: ["recording_sid": "\(job.recordingSid)", "attempt": "\(job.attempts)", "error": "\(job.lastError ?? "")"])
+            if job.state == .received, job.attempts >= configuration.recordings.upload.attempts {
+                job.state = .uploadPending
+                job.nextAttemptAt = failed  // the pending line goes out first
+                metrics.upload("pending")
+                await alerts.raise("upload_pending", "recording \(job.recordingSid) could not be stored after \(job.attempts) attempts; retrying in the background",
+                                   details: ["recording_sid": job.recordingSid, "call_sid": job.callSid, "error": job.lastError ?? ""])
+            } else {
+                job.nextAttemptAt = failed.addingTimeInterval(configuration.transferDelay(afterAttempts: job.attempts))
+            }
+        }
+        return job
+    }
+
+    struct TransferError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Writes with `If-None-Match: *`: an existing object is never overwritten. If the key is
+    /// taken by this same recording (uploaded before a crash), that object is ours; if by another
+    /// recording of the same call, the next suffix (`-2`, `-3`…) is tried.
+    func upload(_ file: URL, for job: RecordingJob) async throws -> String {
+        for attempt in 1...20 {
+            let key = layout.key(for: job, attempt: attempt)
+            do {
+                try await s3.putObject(bucket: configuration.bucket, key: key, file: file, contentType: "audio/mpeg",
+                                       encryption: configuration.encryption, ifNoneMatch: true, metadata: ["recording-sid": job.recordingSid])
+                return key
+            } catch let error as AWSError where error.status == 412 {
+                if try await s3.headObject(bucket: configuration.bucket, key: key)?.metadata["recording-sid"] == job.recordingSid {
+                    return key
+                }
+            }
+        }
+        throw TransferError(description: "20 keys for call \(job.callSid) are taken by other recordings")
+    }
+
+    // MARK: History
+
+    /// One read-modify-write of the job's record for all its due lines. Idempotent: a line whose
+    /// object key (or, for a pending line, whose exact text) is already in the history is not
+    /// written again. The PATCH answer is the read-back: the lines must be in it.
+    func appendHistory(jobID: String, _ original: [RecordingJob]) async -> [RecordingJob] {
+        var jobs = original
+        let settings = configuration.airtable
+        do {
+            var recordID = jobs.compactMap(\.recordID).first
+            if recordID == nil {
+                recordID = try await airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID)?.id
+            }
+            guard let recordID, let record = try await airtable.record(base: settings.base, table: settings.table, id: recordID) else {
+                return await unmatched(jobs, jobID: jobID)
+            }
+            var history = record.fields[settings.historyField]?.stringValue ?? ""
+            var markers: [String] = []
+            for job in jobs {
+                let line: String
+                let marker: String
+                if job.state == .stored, let key = job.objectKey {
+                    marker = RecordingLayout.marker(forKey: key)
+                    line = layout.historyLine(for: job, url: objectLink(key))
+                } else {
+                    line = layout.pendingLine(for: job)
+                    marker = line
+                }
+                markers.append(marker)
+                if !history.contains(marker) {
+                    history += (history.isEmpty || history.hasSuffix("\n") ? "" : "\n") + line
+                }
+            }
+            if history != (record.fields[settings.historyField]?.stringValue ?? "") {
+                let updated = try await airtable.updateRecord(base: settings.base, table: settings.table, id: recordID,
+                                                              fields: [settings.historyField: .string(history)])
+                let written = updated.fields[settings.historyField]?.stringValue ?? ""
+                if let lost = markers.first(where: { !written.contains($0) }) {
+                    throw TransferError(description: "the history answer lacks the line for \(Redaction.text(lost)): another writer raced")
+                }
+            }
+            let done = now()
+            for index in jobs.indices {
+                jobs[index].recordID = recordID
+                jobs[index].lastError = nil
+                if jobs[index].state == .stored {
+                    jobs[index].state = .linked
+                    jobs[index].linkedAt = done
+                    jobs[index].attempts = 0
+                    metrics.callbackToHistory(.milliseconds(Int64(done.timeIntervalSince(jobs[index].receivedAt) * 1000)))
+                    metrics.history("linked")
+                } else {
+                    jobs[index].pendingLineWritten = true
+                    jobs[index].nextAttemptAt = done.addingTimeInterval(configuration.transferDelay(afterAttempts: jobs[index].attempts))
+                    metrics.history("pending_line")
+                }
+            }
+            logger.info("history updated", metadata: ["job_id": "\(jobID)", "lines": "\(jobs.count)"])
+        } catch {
+            let failed = now()
+            let throttled = (error as? AirtableError)?.status == 429
+            metrics.history(throttled ? "throttled" : "failed", count: jobs.count)
+            logger.warning("history update failed", metadata: ["job_id": "\(jobID)", "error": "\(Redaction.message(error))"])
+            for index in jobs.indices {
+                jobs[index].lastError = Redaction.message(error)
+                if jobs[index].state == .stored { jobs[index].attempts += 1 }
+                let attempts = jobs[index].state == .stored ? jobs[index].attempts : 1
+                jobs[index].nextAttemptAt = failed.addingTimeInterval(configuration.historyDelay(afterAttempts: attempts, throttled: throttled))
+            }
+        }
+        return jobs
+    }
+
+    /// The job id names no Airtable record: the recordings stay stored and are reported.
+    private func unmatched(_ original: [RecordingJob], jobID: String) async -> [RecordingJob] {
+        var jobs = original
+        let reason = "no record in \(configuration.airtable.table) has \(configuration.airtable.jobIdField) = \(jobID)"
+        for index in jobs.indices {
+            jobs[index].lastError = reason
+            if jobs[index].state == .stored {
+                jobs[index].state = .unmatched
+            } else {
+                jobs[index].pendingLineWritten = true  // no record to write it to; the transfer goes on
+            }
+        }
+        metrics.history("unmatched", count: jobs.count)
+        await alerts.raise("unmatched", "\(jobs.count) recording(s) for job \(jobID) kept unlinked: \(reason)",
+                           details: ["job_id": jobID, "recording_sids": jobs.map(\.recordingSid).joined(separator: ",")])
+        return jobs
+    }
+
+    /// What the history links: the public URL, or a presigned URL valid for `signed_url_ttl`.
+    public func objectLink(_ key: String) -> String {
+        configuration.recordings.publicUrl
+            ? s3.objectURL(bucket: configuration.bucket, key: key).absoluteString
+            : s3.presignedGetURL(bucket: configuration.bucket, key: key, expires: configuration.recordings.signedUrlTtl.seconds).absoluteString
+    }
+
+    // MARK: Sweep
+
+    /// Alerts that are about the queue, not one step: too many lines waiting, lines overdue,
+    /// completed calls whose recording never called back. Also refreshes the queue gauges.
+    public func sweep(state: SweepState) async {
+        do {
+            let counts = try await store.countsByState()
+            metrics.queueDepth(counts)
+            let waiting = counts[.stored] ?? 0
+            if waiting > configuration.alerts.historyQueueThreshold {
+                if !state.queueAlerted.exchange(true) {
+                    await alerts.raise("history_queue", "\(waiting) recordings wait for their history line (threshold \(configuration.alerts.historyQueueThreshold))",
+                                       details: ["waiting": String(waiting)])
+                }
+            } else {
+                _ = state.queueAlerted.exchange(false)
+            }
+            let window = TimeInterval(configuration.recordings.historyRetryWithin.seconds)
+            let overdue = try await store.overdueHistoryCount(receivedBefore: now().addingTimeInterval(-window))
+            if overdue > 0, !state.overdueAlerted.exchange(true) {
+                await alerts.raise("history_overdue", "\(overdue) recordings are stored but still not linked after \(configuration.recordings.historyRetryWithin)",
+                                   details: ["overdue": String(overdue)])
+            } else if overdue == 0 {
+                _ = state.overdueAlerted.exchange(false)
+            }
+            let grace = TimeInterval(configuration.alerts.missingRecordingAfter.seconds)
+            for call in try await store.takeCallsMissingRecordings(completedBefore: now().addingTimeInterval(-grace)) {
+                await alerts.raise("missing_recording", "call \(call.callSid) completed without a recording callback",
+                                   details: ["call_sid": call.callSid, "job_id": call.jobID ?? ""])
+            }
+        } catch {
+            logger.error("sweep failed: \(Redaction.message(error))")
+        }
+    }
+}
+
+/// What the sweep remembers between runs, so an alert fires when a condition starts, not on
+/// every sweep while it lasts.
+public final class SweepState: Sendable {
+    let queueAlerted = Locked(false)
+    let overdueAlerted = Locked(false)
+
+    public init() {}
+}

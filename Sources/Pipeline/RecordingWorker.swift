@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Claims due steps from the store and runs up to `concurrency` of them at once, until a graceful
+/// shutdown: then it claims nothing more and lets the steps in flight finish.
+///
+/// It starts by releasing this replica's own claims, so work a crash interrupted resumes at once
+/// instead of waiting for the leases to expire.
+public struct RecordingWorker: Service {
+    let pipeline: RecordingPipeline
+    let logger: Logger
+
+    public init(pipeline: RecordingPipeline, logger: Logger) {
+        self.pipeline = pipeline
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let configuration = pipeline.configuration
+        let store = pipeline.store
+        let resumed = try await store.releaseClaims(owner: configuration.owner)
+        if resumed > 0 { logger.notice("resuming \(resumed) interrupted step(s)") }
+        let stopping = Locked(false)
+        let inFlight = Locked(0)
+        let sweepState = SweepState()
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                var lastSweep: ContinuousClock.Instant?
+                while !stopping.value, !Task.isCancelled {
+                    if lastSweep.map({ ContinuousClock.now - $0 >= configuration.sweepInterval }) ?? true {
+                        lastSweep = .now
+                        group.addTask { await pipeline.sweep(state: sweepState) }
+                    }
+                    guard inFlight.value < configuration.concurrency else {
+                        try? await Task.sleep(for: .milliseconds(5))
+                        continue
+                    }
+                    let work: Work?
+                    do {
+                        work = try await store.claim(owner: configuration.owner, now: pipeline.now(), lease: configuration.lease)
+                    } catch {
+                        logger.error("cannot claim work: \(Redaction.message(error))")
+                        try? await Task.sleep(for: .seconds(1))
+                        continue
+                    }
+                    guard let work else {
+                        try? await Task.sleep(for: configuration.pollInterval)
+                        continue
+                    }
+                    inFlight.withLock { $0 += 1 }
+                    group.addTask {
+                        defer { inFlight.withLock { $0 -= 1 } }
+                        do {
+                            try await pipeline.perform(work)
+                        } catch {
+                            // The claim expires or is released on restart; the step runs again.
+                            logger.error("cannot commit a step: \(Redaction.message(error))")
+                        }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            stopping.exchange(true)
+        }
+        logger.info("worker stopped")
+    }
+}

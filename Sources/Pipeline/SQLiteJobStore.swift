@@ -1,0 +1,266 @@
+import Foundation
+import GRDB
+
+/// The embedded `JobStore`: SQLite in WAL mode under `--data-dir`, every commit fsynced
+/// (`synchronous=FULL`) before the webhook answers.
+///
+/// Claims are columns, taken in `BEGIN IMMEDIATE` transactions, so the same SQL works across
+/// processes sharing the file; a server engine would use `FOR UPDATE SKIP LOCKED` instead.
+public final class SQLiteJobStore: JobStore {
+    let database: DatabasePool
+
+    /// Opens (creating if needed) `directory/recops.sqlite`.
+    public init(directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        database = try DatabasePool(path: directory.appendingPathComponent("recops.sqlite").path, configuration: configuration)
+        try Self.migrator.migrate(database)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE recordings (
+                    recording_sid TEXT PRIMARY KEY NOT NULL,
+                    call_sid TEXT NOT NULL,
+                    account_sid TEXT NOT NULL,
+                    start_time REAL NOT NULL,
+                    duration INTEGER,
+                    job_id TEXT,
+                    record_id TEXT,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    last_error TEXT,
+                    object_key TEXT,
+                    object_size INTEGER,
+                    pending_line_written INTEGER NOT NULL DEFAULT 0,
+                    received_at REAL NOT NULL,
+                    stored_at REAL,
+                    linked_at REAL,
+                    claimed_by TEXT,
+                    claimed_until REAL,
+                    claim_kind TEXT
+                );
+                CREATE INDEX recordings_due ON recordings(state, next_attempt_at);
+                CREATE INDEX recordings_job ON recordings(job_id);
+                CREATE INDEX recordings_call ON recordings(call_sid);
+                CREATE TABLE calls (
+                    call_sid TEXT PRIMARY KEY NOT NULL,
+                    from_number TEXT,
+                    to_number TEXT,
+                    job_id TEXT,
+                    status TEXT NOT NULL,
+                    started_at REAL NOT NULL,
+                    completed_at REAL,
+                    missing_reported INTEGER NOT NULL DEFAULT 0
+                );
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Callbacks and calls
+
+    public func accept(_ callback: RecordingCallback, at now: Date) async throws -> Bool {
+        let state: RecordingJob.State = callback.status == "completed" ? .received : (callback.status == "absent" ? .absent : .failed)
+        return try await immediate { db in
+            if let existing = try String.fetchOne(db, sql: "SELECT state FROM recordings WHERE recording_sid = ?", arguments: [callback.recordingSid]) {
+                // "absent"/"failed" then "completed" for the same recording: the recording exists after all.
+                guard state == .received, existing == RecordingJob.State.absent.rawValue || existing == RecordingJob.State.failed.rawValue else { return false }
+                try db.execute(sql: "UPDATE recordings SET state = ?, start_time = ?, duration = ?, next_attempt_at = ? WHERE recording_sid = ?",
+                               arguments: [state.rawValue, callback.startTime.timeIntervalSince1970, callback.duration, now.timeIntervalSince1970, callback.recordingSid])
+                return true
+            }
+            try db.execute(sql: """
+                INSERT INTO recordings (recording_sid, call_sid, account_sid, start_time, duration, state, next_attempt_at, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [callback.recordingSid, callback.callSid, callback.accountSid, callback.startTime.timeIntervalSince1970,
+                                 callback.duration, state.rawValue, now.timeIntervalSince1970, now.timeIntervalSince1970])
+            return true
+        }
+    }
+
+    public func recordCall(_ call: CallRecord) async throws {
+        try await immediate { db in
+            try db.execute(sql: """
+                INSERT INTO calls (call_sid, from_number, to_number, job_id, status, started_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(call_sid) DO UPDATE SET job_id = COALESCE(excluded.job_id, calls.job_id),
+                    from_number = COALESCE(excluded.from_number, calls.from_number), to_number = COALESCE(excluded.to_number, calls.to_number)
+                """, arguments: [call.callSid, call.from, call.to, call.jobID, call.status, call.startedAt.timeIntervalSince1970])
+        }
+    }
+
+    public func setCallStatus(callSid: String, status: String, at now: Date) async throws {
+        let ended = ["completed", "busy", "failed", "no-answer", "canceled"].contains(status)
+        try await immediate { db in
+            try db.execute(sql: """
+                INSERT INTO calls (call_sid, status, started_at, completed_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(call_sid) DO UPDATE SET status = excluded.status, completed_at = COALESCE(calls.completed_at, excluded.completed_at)
+                """, arguments: [callSid, status, now.timeIntervalSince1970, ended ? now.timeIntervalSince1970 : nil])
+        }
+    }
+
+    public func call(_ callSid: String) async throws -> CallRecord? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM calls WHERE call_sid = ?", arguments: [callSid]).map(Self.callRecord)
+        }
+    }
+
+    // MARK: Claims
+
+    public func claim(owner: String, now: Date, lease: TimeInterval) async throws -> Work? {
+        let t = now.timeIntervalSince1970
+        return try await immediate { db in
+            let free = "(claimed_until IS NULL OR claimed_until < :now)"
+            // History first: it finishes work already stored, and Airtable is the scarcer resource.
+            if let jobID = try String.fetchOne(db, sql: """
+                SELECT r.job_id FROM recordings r
+                WHERE r.job_id IS NOT NULL AND r.next_attempt_at <= :now AND \(free)
+                  AND (r.state = 'stored' OR (r.state = 'upload_pending' AND r.pending_line_written = 0))
+                  AND NOT EXISTS (SELECT 1 FROM recordings o WHERE o.job_id = r.job_id AND o.claim_kind = 'history' AND o.claimed_until >= :now)
+                ORDER BY r.next_attempt_at LIMIT 1
+                """, arguments: ["now": t]) {
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT * FROM recordings WHERE job_id = :job AND next_attempt_at <= :now AND \(free)
+                      AND (state = 'stored' OR (state = 'upload_pending' AND pending_line_written = 0))
+                    ORDER BY received_at LIMIT 50
+                    """, arguments: ["job": jobID, "now": t])
+                let jobs = try rows.map(Self.job)
+                try Self.mark(db, jobs.map(\.recordingSid), owner: owner, until: t + lease, kind: "history")
+                return .history(jobID: jobID, jobs)
+            }
+            if let row = try Row.fetchOne(db, sql: """
+                SELECT * FROM recordings WHERE state IN ('received', 'upload_pending') AND next_attempt_at <= :now AND \(free)
+                ORDER BY next_attempt_at LIMIT 1
+                """, arguments: ["now": t]) {
+                let job = try Self.job(row)
+                try Self.mark(db, [job.recordingSid], owner: owner, until: t + lease, kind: "transfer")
+                return .transfer(job)
+            }
+            return nil
+        }
+    }
+
+    private static func mark(_ db: Database, _ sids: [String], owner: String, until: Double, kind: String) throws {
+        for sid in sids {
+            try db.execute(sql: "UPDATE recordings SET claimed_by = ?, claimed_until = ?, claim_kind = ? WHERE recording_sid = ?",
+                           arguments: [owner, until, kind, sid])
+        }
+    }
+
+    public func commit(_ jobs: [RecordingJob], owner: String) async throws {
+        try await immediate { db in
+            for job in jobs {
+                try db.execute(sql: """
+                    UPDATE recordings SET job_id = ?, record_id = ?, state = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
+                        object_key = ?, object_size = ?, pending_line_written = ?, stored_at = ?, linked_at = ?,
+                        claimed_by = NULL, claimed_until = NULL, claim_kind = NULL
+                    WHERE recording_sid = ? AND (claimed_by IS NULL OR claimed_by = ?)
+                    """, arguments: [job.jobID, job.recordID, job.state.rawValue, job.attempts, job.nextAttemptAt.timeIntervalSince1970,
+                                     job.lastError, job.objectKey, job.objectSize, job.pendingLineWritten, job.storedAt?.timeIntervalSince1970,
+                                     job.linkedAt?.timeIntervalSince1970, job.recordingSid, owner])
+            }
+        }
+    }
+
+    public func releaseClaims(owner: String) async throws -> Int {
+        try await immediate { db in
+            try db.execute(sql: "UPDATE recordings SET claimed_by = NULL, claimed_until = NULL, claim_kind = NULL WHERE claimed_by = ?", arguments: [owner])
+            return db.changesCount
+        }
+    }
+
+    // MARK: Reading
+
+    public func job(_ recordingSid: String) async throws -> RecordingJob? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM recordings WHERE recording_sid = ?", arguments: [recordingSid]).map(Self.job)
+        }
+    }
+
+    public func jobs(in states: Set<RecordingJob.State>, limit: Int) async throws -> [RecordingJob] {
+        let names = states.map(\.rawValue)
+        return try await database.read { db in
+            let marks = Array(repeating: "?", count: names.count).joined(separator: ",")
+            return try Row.fetchAll(db, sql: "SELECT * FROM recordings WHERE state IN (\(marks)) ORDER BY received_at LIMIT \(limit)",
+                                    arguments: StatementArguments(names)).map(Self.job)
+        }
+    }
+
+    public func countsByState() async throws -> [RecordingJob.State: Int] {
+        try await database.read { db in
+            var counts: [RecordingJob.State: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM recordings GROUP BY state") {
+                if let state = RecordingJob.State(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    public func overdueHistoryCount(receivedBefore date: Date) async throws -> Int {
+        try await database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM recordings WHERE state = 'stored' AND received_at < ?",
+                             arguments: [date.timeIntervalSince1970]) ?? 0
+        }
+    }
+
+    public func takeCallsMissingRecordings(completedBefore date: Date) async throws -> [CallRecord] {
+        try await immediate { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM calls c WHERE c.status = 'completed' AND c.completed_at < ? AND c.missing_reported = 0
+                  AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.call_sid = c.call_sid)
+                """, arguments: [date.timeIntervalSince1970])
+            let calls = rows.map(Self.callRecord)
+            for call in calls {
+                try db.execute(sql: "UPDATE calls SET missing_reported = 1 WHERE call_sid = ?", arguments: [call.callSid])
+            }
+            return calls
+        }
+    }
+
+    public func isWritable() async -> Bool {
+        (try? await immediate { db in try db.execute(sql: "SELECT 1") }) != nil
+    }
+
+    // MARK: Rows
+
+    /// A write transaction that takes the write lock at once, so a read followed by a write in it
+    /// cannot be overtaken by another process.
+    private func immediate<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await database.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    static func job(_ row: Row) throws -> RecordingJob {
+        guard let state = RecordingJob.State(rawValue: row["state"]) else {
+            throw DatabaseError(message: "unknown job state '\(row["state"] as String? ?? "")'")
+        }
+        return RecordingJob(
+            recordingSid: row["recording_sid"], callSid: row["call_sid"], accountSid: row["account_sid"],
+            startTime: Date(timeIntervalSince1970: row["start_time"]), duration: row["duration"], jobID: row["job_id"],
+            recordID: row["record_id"], state: state, attempts: row["attempts"],
+            nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]), lastError: row["last_error"],
+            objectKey: row["object_key"], objectSize: row["object_size"], pendingLineWritten: row["pending_line_written"],
+            receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+            storedAt: (row["stored_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            linkedAt: (row["linked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+
+    static func callRecord(_ row: Row) -> CallRecord {
+        CallRecord(callSid: row["call_sid"], from: row["from_number"], to: row["to_number"], jobID: row["job_id"], status: row["status"],
+                   startedAt: Date(timeIntervalSince1970: row["started_at"]),
+                   completedAt: (row["completed_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+}

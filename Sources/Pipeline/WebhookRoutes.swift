@@ -1,0 +1,267 @@
+import Airtable
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Transport
+import Twilio
+
+/// Twilio's webhooks and the service's health routes.
+///
+/// Every webhook is checked before anything is stored: body size (413), form syntax (400),
+/// `X-Twilio-Signature` against the configured public URL (403), and the account (403). A
+/// callback is answered 2xx only after the store has committed it, and nothing slow happens
+/// before the answer: the worker does the rest.
+public struct WebhookRoutes: Sendable {
+    let pipeline: RecordingPipeline
+    let airtable: AirtableClient
+    let readiness: @Sendable () async -> [String]
+    let logger: Logger
+
+    /// `readiness` returns the problems that make the service unready (none: ready).
+    public init(pipeline: RecordingPipeline, airtable: AirtableClient, readiness: @escaping @Sendable () async -> [String], logger: Logger) {
+        self.pipeline = pipeline
+        self.airtable = airtable
+        self.readiness = readiness
+        self.logger = logger
+    }
+
+    var configuration: PipelineConfiguration { pipeline.configuration }
+    var store: any JobStore { pipeline.store }
+    var metrics: PipelineMetrics { pipeline.metrics }
+
+    public func add(to router: Router<BasicRequestContext>) {
+        router.post("/api/twilio/voice") { request, _ in
+            try await webhook(request, kind: "voice") { await voice($0) }
+        }
+        router.post("/api/twilio/voice/job") { request, _ in
+            try await webhook(request, kind: "voice_job") { await voiceJob($0, request: request) }
+        }
+        router.post("/api/twilio/recording") { request, _ in
+            try await webhook(request, kind: "recording") { await recordingCallback($0) }
+        }
+        router.post("/api/twilio/status") { request, _ in
+            try await webhook(request, kind: "status") { await statusCallback($0) }
+        }
+        router.get("/healthz") { _, _ in
+            Self.text(.ok, "ok\n")
+        }
+        router.get("/readyz") { _, _ in
+            let problems = await readiness()
+            return problems.isEmpty ? Self.text(.ok, "ready\n") : Self.text(.serviceUnavailable, problems.joined(separator: "\n") + "\n")
+        }
+        router.get("/metrics") { _, _ in
+            if let counts = try? await store.countsByState() { metrics.queueDepth(counts) }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
+        }
+    }
+
+    // MARK: The checks every webhook passes
+
+    /// Parameters of a webhook that passed every check, or the refusal.
+    private func webhook(_ request: Request, kind: String, handle: ([String: String]) async -> Response) async throws -> Response {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: configuration.maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            metrics.callback(kind, "rejected")
+            return Self.text(.contentTooLarge, "request body larger than \(configuration.maxBodyBytes) bytes\n")
+        }
+        guard let form = FormEncoding.decode(String(decoding: body.readableBytesView, as: UTF8.self)),
+              let query = FormEncoding.decode(request.uri.query ?? "") else {
+            metrics.callback(kind, "rejected")
+            return Self.text(.badRequest, "malformed form body or query\n")
+        }
+        // The URL Twilio signed: the configured public base, this path, the query as received.
+        let url = configuration.appURL + request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
+        guard let signature = request.headers[HTTPField.Name("X-Twilio-Signature")!],
+              TwilioSignature.isValid(signature: signature, url: url, parameters: form, authToken: configuration.authToken) else {
+            metrics.signatureFailure(kind)
+            metrics.callback(kind, "rejected")
+            logger.warning("webhook refused: missing or wrong X-Twilio-Signature", metadata: ["kind": "\(kind)", "path": "\(request.uri.path)"])
+            return Self.text(.forbidden, "invalid signature\n")
+        }
+        var parameters: [String: String] = [:]
+        for item in query + form { parameters[item.name] = item.value }  // the form wins over the query
+        guard parameters["AccountSid"] == configuration.accountSID else {
+            metrics.callback(kind, "rejected")
+            logger.warning("webhook refused: another account", metadata: ["kind": "\(kind)"])
+            return Self.text(.forbidden, "unknown account\n")
+        }
+        return await handle(parameters)
+    }
+
+    // MARK: Voice
+
+    /// Starts the recording (unless the spec's emergency switch is off), then names the job:
+    /// from the `JobId` parameter, else by asking the caller.
+    private func voice(_ parameters: [String: String]) async -> Response {
+        guard let callSid = parameters["CallSid"], RecordingCallback.isSid(callSid, prefix: "CA") else {
+            metrics.callback("voice", "rejected")
+            return Self.text(.badRequest, "CallSid is missing or malformed\n")
+        }
+        let jobID = Self.jobID(parameters["JobId"])
+        do {
+            try await store.recordCall(CallRecord(callSid: callSid, from: parameters["From"], to: parameters["To"], jobID: jobID,
+                                                  status: parameters["CallStatus"] ?? "ringing", startedAt: pipeline.now()))
+        } catch {
+            // Not stored, not answered: Twilio tries the fallback URL, the caller is not left recorded-but-unknown.
+            logger.error("cannot store the call: \(Redaction.message(error))")
+            return Self.text(.serviceUnavailable, "store unavailable\n")
+        }
+        metrics.callback("voice", "accepted")
+        var twiml = TwiML()
+        if configuration.recording.enabled {
+            twiml.startRecording([
+                ("channels", configuration.recording.channels), ("track", "both"), ("trim", configuration.recording.trim),
+                ("recordingStatusCallback", configuration.recording.statusCallback.url),
+                ("recordingStatusCallbackMethod", configuration.recording.statusCallback.method),
+                ("recordingStatusCallbackEvent", "completed absent"),
+            ])
+        } else {
+            logger.warning("recording is disabled in the spec: call not recorded", metadata: ["call_sid": "\(callSid)"])
+        }
+        if jobID != nil {
+            finish(&twiml)
+        } else {
+            twiml.gather(action: jobURL(attempt: 1), prompt: configuration.ivr.jobPrompt)
+        }
+        return Self.twiml(twiml)
+    }
+
+    /// The caller's digits, looked up in Airtable; asked again on a miss, up to the spec's attempts.
+    private func voiceJob(_ parameters: [String: String], request: Request) async -> Response {
+        guard let callSid = parameters["CallSid"], RecordingCallback.isSid(callSid, prefix: "CA") else {
+            metrics.callback("voice_job", "rejected")
+            return Self.text(.badRequest, "CallSid is missing or malformed\n")
+        }
+        metrics.callback("voice_job", "accepted")
+        let attempt = parameters["attempt"].flatMap(Int.init) ?? 1
+        let digits = String((parameters["Digits"] ?? "").filter { $0.isASCII && $0.isNumber }.prefix(16))
+        var twiml = TwiML()
+        if !digits.isEmpty {
+            let jobID = configuration.ivr.jobIdFromDigits.replacingOccurrences(of: "{digits}", with: digits)
+            switch await lookUp(jobID) {
+            case .found, .unknown:
+                do {
+                    try await store.recordCall(CallRecord(callSid: callSid, from: parameters["From"], to: parameters["To"], jobID: jobID,
+                                                          status: parameters["CallStatus"] ?? "in-progress", startedAt: pipeline.now()))
+                } catch {
+                    logger.error("cannot store the call's job: \(Redaction.message(error))")
+                    return Self.text(.serviceUnavailable, "store unavailable\n")
+                }
+                finish(&twiml)
+                return Self.twiml(twiml)
+            case .missing:
+                break
+            }
+        }
+        if attempt < configuration.ivr.attempts {
+            let heard = digits.isEmpty ? "I did not hear a job number." : "I could not find job \(digits.map(String.init).joined(separator: " "))."
+            twiml.gather(action: jobURL(attempt: attempt + 1), prompt: "\(heard) \(configuration.ivr.jobPrompt)")
+        } else {
+            logger.warning("caller gave no known job number", metadata: ["call_sid": "\(callSid)"])
+            twiml.say("We could not find that job number.")
+            finish(&twiml)
+        }
+        return Self.twiml(twiml)
+    }
+
+    enum Lookup { case found, missing, unknown }
+
+    /// Airtable down or slow must not hang the caller: after `lookupTimeout` the number is taken
+    /// as given (the worker checks it again before writing any line).
+    private func lookUp(_ jobID: String) async -> Lookup {
+        let settings = configuration.airtable
+        let timeout = configuration.lookupTimeout
+        let client = airtable
+        return await withTaskGroup(of: Lookup.self) { group in
+            group.addTask {
+                do {
+                    return try await client.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID) == nil ? .missing : .found
+                } catch {
+                    return .unknown
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return .unknown
+            }
+            let first = await group.next() ?? .unknown
+            group.cancelAll()
+            if first == .unknown { logger.warning("job lookup failed or timed out: taking the job number as given", metadata: ["job_id": "\(jobID)"]) }
+            return first
+        }
+    }
+
+    private func finish(_ twiml: inout TwiML) {
+        if let agent = configuration.ivr.agentUrl {
+            twiml.redirect(agent)
+        } else {
+            twiml.say(configuration.ivr.goodbye)
+            twiml.hangup()
+        }
+    }
+
+    private func jobURL(attempt: Int) -> String {
+        "\(configuration.appURL)/api/twilio/voice/job?attempt=\(attempt)"
+    }
+
+    /// A job id set by whatever routed the call: trimmed, at most 64 printable characters.
+    static func jobID(_ value: String?) -> String? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty, value.count <= 64,
+              value.unicodeScalars.allSatisfy({ !CharacterSet.controlCharacters.contains($0) }) else { return nil }
+        return value
+    }
+
+    // MARK: Callbacks
+
+    private func recordingCallback(_ parameters: [String: String]) async -> Response {
+        let callback: RecordingCallback
+        do {
+            callback = try RecordingCallback(form: parameters)
+        } catch {
+            metrics.callback("recording", "rejected")
+            return Self.text(.badRequest, "\(error)\n")
+        }
+        guard callback.status != "in-progress" else { return Response(status: .noContent) }
+        do {
+            let isNew = try await store.accept(callback, at: pipeline.now())
+            metrics.callback("recording", isNew ? "accepted" : "duplicate")
+            logger.info("recording callback stored", metadata: ["recording_sid": "\(callback.recordingSid)", "status": "\(callback.status)", "new": "\(isNew)"])
+            return Response(status: .noContent)
+        } catch {
+            // No 2xx without a commit: Twilio will deliver it again.
+            logger.error("cannot store a recording callback: \(Redaction.message(error))", metadata: ["recording_sid": "\(callback.recordingSid)"])
+            return Self.text(.serviceUnavailable, "store unavailable\n")
+        }
+    }
+
+    private func statusCallback(_ parameters: [String: String]) async -> Response {
+        guard let callSid = parameters["CallSid"], RecordingCallback.isSid(callSid, prefix: "CA"),
+              let status = parameters["CallStatus"], !status.isEmpty, status.count <= 32 else {
+            metrics.callback("status", "rejected")
+            return Self.text(.badRequest, "CallSid or CallStatus is missing or malformed\n")
+        }
+        do {
+            try await store.setCallStatus(callSid: callSid, status: status, at: pipeline.now())
+            metrics.callback("status", "accepted")
+            return Response(status: .noContent)
+        } catch {
+            logger.error("cannot store a call status: \(Redaction.message(error))")
+            return Self.text(.serviceUnavailable, "store unavailable\n")
+        }
+    }
+
+    // MARK: Responses
+
+    static func text(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func twiml(_ twiml: TwiML) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/xml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: twiml.description)))
+    }
+}

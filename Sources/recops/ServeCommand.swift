@@ -1,0 +1,142 @@
+import ArgumentParser
+import AWS
+import Foundation
+import Logging
+import Pipeline
+import Provision
+import Spec
+import Transport
+import Verify
+
+/// `recops serve`: the recording pipeline service.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the recording pipeline: take Twilio's webhooks, copy each recording to S3, append its link to the job's history.",
+        discussion: """
+            Every callback is stored durably (SQLite under --data-dir) before it is acknowledged, and the
+            work resumes after a crash or restart: each recording ends in S3 and in its job's history
+            exactly once. SIGTERM stops taking work and lets the steps in flight finish.
+
+            Routes: POST /api/twilio/voice, /api/twilio/voice/job, /api/twilio/recording,
+            /api/twilio/status (all signature-checked against app.url); GET /healthz, /readyz, /metrics.
+
+            Environment: AWS credentials (as for apply), TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (the
+            token checks webhook signatures), AIRTABLE_TOKEN; RECOPS_LOG_LEVEL (default info).
+            """
+    )
+
+    enum StartupCheck: String, ExpressibleByArgument, CaseIterable {
+        case fail, warn, off
+    }
+
+    @OptionGroup var specOptions: SpecOptions
+
+    @Option(help: "Address to listen on.")
+    var host: String = "0.0.0.0"
+
+    @Option(help: "Port to listen on (0 picks a free one).")
+    var port: Int = 8080
+
+    @Option(help: ArgumentHelp("Directory of the job store (created if missing). Keep it on durable storage.", valueName: "dir"))
+    var dataDir: String = "recops-data"
+
+    @Option(help: "Run verify at start-up: fail (exit 1 on drift or when it cannot check), warn (log and go on), off.")
+    var startupCheck: StartupCheck = .warn
+
+    @Option(help: "Recordings processed at once.")
+    var concurrency: Int = 4
+
+    @Option(help: ArgumentHelp("This replica's name in the store's claims (default: host name and data directory).", valueName: "name"))
+    var replicaId: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be 1...64") }
+    }
+
+    func run() async throws {
+        Wiring.bootstrapLogging(defaultLevel: .info)
+        let logger = Logger(label: "recops.serve")
+        let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
+        let spec = loaded.spec
+        let (account, token) = try Wiring.twilioSigningSecret()
+        let transport = AsyncHTTPClientTransport()
+        // The store's schedule does the patient retrying; each client retries only briefly.
+        let aws = try Wiring.awsClient(region: spec.aws?.region ?? "us-east-1", transport: transport, retry: RetryPolicy(maxAttempts: 2))
+        let twilio = try Wiring.twilioClient(transport: transport, retry: RetryPolicy(maxAttempts: 2))
+        let airtable = try Wiring.airtableClient(transport: transport, retry: RetryPolicy(maxAttempts: 2))
+
+        if startupCheck != .off {
+            try await checkAtStartup(loaded, transport: transport, logger: logger)
+        }
+
+        let directory = URL(fileURLWithPath: dataDir, isDirectory: true).standardizedFileURL
+        let store: SQLiteJobStore
+        var configuration: PipelineConfiguration
+        do {
+            store = try SQLiteJobStore(directory: directory)
+            configuration = try PipelineConfiguration(spec: spec, accountSID: account, authToken: token,
+                                                      owner: replicaId ?? "\(ProcessInfo.processInfo.hostName):\(directory.path)", dataDirectory: directory)
+        } catch {
+            Wiring.writeError("serve: \(error)")
+            throw CommandExit.failure
+        }
+        configuration.concurrency = concurrency
+        if let seconds = Wiring.environment["RECOPS_RETRY_BASE_SECONDS"].flatMap(Double.init) { configuration.retryBase = seconds }
+        if let seconds = Wiring.environment["RECOPS_AIRTABLE_THROTTLE_PAUSE_SECONDS"].flatMap(Double.init) { configuration.throttleDelay = seconds }
+
+        let bucket = configuration.bucket
+        let appURL = configuration.appURL
+        let metrics = PipelineMetrics()
+        let alerts = AlertSink(webhookURL: spec.alerts?.webhookUrl.flatMap(URL.init(string:)), transport: transport, metrics: metrics,
+                               logger: Logger(label: "recops.alerts"), now: { Date() })
+        let s3 = S3Client(aws: aws)
+        let pipeline = RecordingPipeline(configuration: configuration, store: store, s3: s3, twilio: twilio, airtable: airtable,
+                                         metrics: metrics, alerts: alerts, now: { Date() }, logger: Logger(label: "recops.pipeline"))
+        let routes = WebhookRoutes(pipeline: pipeline, airtable: airtable, readiness: {
+            var problems: [String] = []
+            if await !store.isWritable() { problems.append("job store: not writable") }
+            if let problem = await Self.s3Problem(s3, bucket: bucket) { problems.append("s3: \(problem)") }
+            return problems
+        }, logger: Logger(label: "recops.webhooks"))
+        let worker = RecordingWorker(pipeline: pipeline, logger: Logger(label: "recops.worker"))
+        let app = PipelineServer.buildApplication(routes: routes, worker: worker, host: host, port: port, logger: Logger(label: "recops.http")) { bound in
+            // On standard output, unbuffered, so a script that started it with --port 0 learns the port.
+            FileHandle.standardOutput.write(Data("recops serve listening on http://\(host):\(bound)\n".utf8))
+            logger.info("serving", metadata: ["data_dir": "\(directory.path)", "app_url": "\(appURL)", "port": "\(bound)"])
+        }
+        try await app.runService()
+    }
+
+    /// S3 answers at all (any HTTP answer but a credentials error counts: the pipeline's user may
+    /// not list the bucket, so a 403 on HEAD is normal).
+    static func s3Problem(_ s3: S3Client, bucket: String) async -> String? {
+        do {
+            _ = try await s3.headObject(bucket: bucket, key: "recordings/")
+            return nil
+        } catch let error as AWSError {
+            return ["InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "NoSuchBucket"].contains(error.code) ? error.description : nil
+        } catch {
+            return Redaction.message(error)
+        }
+    }
+
+    /// Verify before taking traffic: drift is logged (warn) or fatal (fail).
+    private func checkAtStartup(_ loaded: SpecLoader.Loaded, transport: any HTTPTransport, logger: Logger) async throws {
+        let resources = try Wiring.resources(for: loaded, parts: [.aws, .twilio, .airtable], transport: transport)
+        let report = await Verifier(engine: Engine(resources: resources), sourceMap: loaded.sourceMap).run()
+        switch report.status {
+        case .inSync:
+            logger.info("start-up check: in sync", metadata: ["resources": "\(report.checked.count)"])
+        case .drift, .unknown:
+            for line in report.render(.text).split(separator: "\n") {
+                logger.warning("start-up check: \(line)")
+            }
+            if startupCheck == .fail {
+                Wiring.writeError("serve: the start-up check did not pass (--startup-check fail); run `recops verify` for details")
+                throw CommandExit.failure
+            }
+        }
+    }
+}
