@@ -77,7 +77,11 @@ let package = Package(
         // Real local servers for tests and benchmarks (moto_server, later the sandbox), like HummingbirdTesting.
         .target(
             name: "RecopsTesting",
-            dependencies: ["Spec", "AWS", "Transport", "Provision", "Sandbox", "Twilio", "Airtable", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Spec", "AWS", "Transport", "Provision", "Sandbox", "Twilio", "Airtable", "Pipeline",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
         ),
         .executableTarget(
             name: "recops",

@@ -163,8 +163,8 @@ public struct RecordingPipeline: Sendable {
             let done = now()
             for index in jobs.indices {
                 jobs[index].recordID = recordID
-                jobs[index].lastError = nil
                 if jobs[index].state == .stored {
+                    jobs[index].lastError = nil
                     jobs[index].state = .linked
                     jobs[index].linkedAt = done
                     jobs[index].attempts = 0

@@ -22,6 +22,12 @@ public final class MotoServer: Sendable {
             environment: environment, readyPath: "moto-api/", name: "moto")
     }
 
+    /// On a given port: a server that comes back where an outage left a dead port.
+    public init(port: Int) async throws {
+        process = try await LocalProcess(executable: "moto_server", arguments: ["-H", "127.0.0.1", "-p", "\(port)"], port: port,
+                                         environment: ["MOTO_ALLOW_NONEXISTENT_REGION": "false"], readyPath: "moto-api/", name: "moto")
+    }
+
     /// Runs `body` with a fresh moto_server and stops it afterwards, whatever happens.
     public static func with<T>(enforceAuthAfter: Int? = nil, _ body: (MotoServer) async throws -> T) async throws -> T {
         let moto = try await MotoServer(enforceAuthAfter: enforceAuthAfter)

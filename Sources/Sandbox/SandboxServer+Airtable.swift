@@ -83,6 +83,11 @@ extension SandboxServer {
         guard context.parameters.get("base") == seed.baseID else {
             return airtableError(403, "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND", "Invalid permissions, or the requested model was not found.")
         }
+        if let status = await state.airtableOutageStatus() {
+            return status == 429
+                ? airtableError(429, "RATE_LIMIT_REACHED", "Rate limit exceeded. Please try again later")
+                : airtableError(status, "SERVER_ERROR", "Service unavailable (sandbox outage)")
+        }
         guard await state.admitAirtable() else {
             return airtableError(429, "RATE_LIMIT_REACHED", "Rate limit exceeded. Please try again later")
         }

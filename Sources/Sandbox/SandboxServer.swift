@@ -23,6 +23,15 @@ public struct SandboxServer: Sendable {
         router.get("/_sandbox/state") { _, _ in
             Self.json(await state.dump())
         }
+        // Stages an Airtable outage: {"requests": N, "status": 503}.
+        router.post("/_sandbox/airtable/outage") { request, _ in
+            let body = try? JSONDecoder().decode(JSONValue.self, from: try await Self.body(request))
+            guard case .number(let requests)? = body?["requests"] else { return twilioError(400, 21211, "requests is required") }
+            var status = 503
+            if case .number(let given)? = body?["status"] { status = Int(given) }
+            await state.startAirtableOutage(requests: Int(requests), status: status)
+            return Self.json(.object(["requests": .number(requests), "status": .number(Double(status))]))
+        }
         // The call simulator's hook: a finished call's recording, as Twilio would hold it.
         router.post("/_sandbox/recordings") { request, _ in
             let expected = "Basic " + Data("\(seed.accountSID):\(seed.authToken)".utf8).base64EncodedString()

@@ -32,7 +32,7 @@ public actor SandboxState {
 
     let seed: SandboxSeed
     var numbers: [Number]
-    var recordings: [Recording] = []
+    public internal(set) var recordings: [Recording] = []
     var tables: [Table]
     /// Airtable's limit as the sandbox enforces it.
     let requestsPerSecond: Int
@@ -70,7 +70,22 @@ public actor SandboxState {
         return prefix + String(digits.suffix(length))
     }
 
-    // MARK: Airtable rate limit
+    // MARK: Airtable outages and rate limit
+
+    /// An outage as tests and the demo stage it: the next `requests` Airtable requests are
+    /// answered with `status` (503 for an outage, 429 for a throttling storm).
+    private var outage: (remaining: Int, status: Int)?
+
+    public func startAirtableOutage(requests: Int, status: Int = 503) {
+        outage = requests > 0 ? (requests, status) : nil
+    }
+
+    /// The status an outage answers this request with, if one is under way.
+    func airtableOutageStatus() -> Int? {
+        guard let current = outage else { return nil }
+        outage = current.remaining > 1 ? (current.remaining - 1, current.status) : nil
+        return current.status
+    }
 
     /// Admits a request to the base, or says it is throttled (and starts the pause).
     func admitAirtable() -> Bool {

@@ -1,0 +1,195 @@
+import Airtable
+import AWS
+import Foundation
+import Hummingbird
+import Logging
+import Pipeline
+import Provision
+import Sandbox
+import Spec
+import Transport
+import Twilio
+
+/// The pipeline service running in-process on a real port, against moto (AWS) and the sandbox
+/// (Twilio, Airtable), with its job store in a fresh directory: what `recops serve` builds, built
+/// the same way. The accounts are set up by `apply` from the project's own spec.
+public final class PipelineFixture: Sendable {
+    public let sandbox: LocalSandbox
+    public let spec: Spec
+    public let sourceMap: SourceMap
+    public let store: SQLiteJobStore
+    public let pipeline: RecordingPipeline
+    public let metrics: PipelineMetrics
+    public let baseURL: URL
+    public let s3: S3Client
+    public let directory: URL
+    public var appURL: String { baseURL.absoluteString }
+    public var number: String { sandbox.seed.numbers[0].phoneNumber }
+    private let task: Task<Void, any Error>
+
+    public static let bucket = "acme-call-recordings"
+
+    /// moto cannot evaluate policy conditions: it treats the conditions of the two Deny
+    /// statements as matching every request and would refuse every object write. The fixture
+    /// turns them off; they are tested as documents (ProvisionTests).
+    public static func motoCompatible(_ text: String) -> String {
+        text.replacingOccurrences(of: "deny_insecure_transport: true", with: "deny_insecure_transport: false")
+            .replacingOccurrences(of: "deny_public_acls: true", with: "deny_public_acls: false")
+    }
+
+    /// `s3Endpoint`: where the pipeline sends S3 requests (default moto's; a dead port stages an
+    /// outage). `runWorker: false` leaves the steps to the test.
+    public init(moto: MotoServer, sandbox: LocalSandbox, s3Endpoint: URL? = nil, edit: (String) -> String = { $0 },
+                configure: (inout PipelineConfiguration) -> Void = { _ in }, directory: URL? = nil, runWorker: Bool = true) async throws {
+        self.sandbox = sandbox
+        let port = freeLoopbackPort()
+        let app = "http://127.0.0.1:\(port)"
+        let text = edit(Self.motoCompatible(try String(contentsOfFile: ProvisionFixture.specPath, encoding: .utf8)))
+        let environment = ["S3_BUCKET": Self.bucket, "APP_URL": app, "AIRTABLE_BASE_ID": sandbox.seed.baseID,
+                           "TWILIO_PHONE_NUMBER": sandbox.seed.numbers[0].phoneNumber, "AIRTABLE_TABLE": sandbox.seed.tableName]
+        let result = SpecLoader(environment: environment).validate(yaml: text, file: "infra/policy.yaml", parts: nil)
+        guard let loaded = result.loaded else { throw SpecError(diagnostics: result.diagnostics) }
+        spec = loaded.spec
+        sourceMap = loaded.sourceMap
+
+        // The accounts, as `recops apply` sets them up.
+        let twilio = sandbox.twilio()
+        let airtable = sandbox.airtable(limiter: RateLimiter(pauseAfterThrottle: .seconds(1)))
+        try await Self.applyAWS(moto: moto, spec: spec)
+        let services = Engine(resources: TwilioResources.make(spec: spec, twilio: twilio) + AirtableResources.make(spec: spec, airtable: airtable))
+        try await services.apply(await services.plan())
+
+        var aws = moto.client()
+        if let s3Endpoint {
+            aws = AWSClient(configuration: AWSConfiguration(credentials: MotoServer.bootstrapCredentials, region: "us-east-1", endpointOverrides: ["s3": s3Endpoint]),
+                            transport: AsyncHTTPClientTransport(), retry: RetryPolicy(maxAttempts: 1), now: { Date() }, logger: Logger(label: "test.aws"))
+        }
+        s3 = S3Client(aws: aws)
+        self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("recops-pipeline-\(UUID().uuidString)")
+        store = try SQLiteJobStore(directory: self.directory)
+        var configuration = try PipelineConfiguration(spec: spec, accountSID: sandbox.seed.accountSID, authToken: sandbox.seed.authToken,
+                                                      owner: "test", dataDirectory: self.directory)
+        configuration.retryBase = 0.05
+        configuration.throttleDelay = 1
+        configuration.pollInterval = .milliseconds(20)
+        configure(&configuration)
+        metrics = PipelineMetrics()
+        let alerts = AlertSink(webhookURL: spec.alerts?.webhookUrl.flatMap(URL.init(string:)), transport: AsyncHTTPClientTransport(),
+                               metrics: metrics, logger: quietServerLogger("test.alerts"), now: { Date() })
+        pipeline = RecordingPipeline(configuration: configuration, store: store, s3: s3, twilio: twilio, airtable: airtable,
+                                     metrics: metrics, alerts: alerts, now: { Date() }, logger: quietServerLogger("test.pipeline"))
+        let routes = WebhookRoutes(pipeline: pipeline, airtable: airtable, readiness: { [] }, logger: quietServerLogger("test.webhooks"))
+        let worker = runWorker ? RecordingWorker(pipeline: pipeline, logger: quietServerLogger("test.worker")) : nil
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let application = PipelineServer.buildApplication(routes: routes, worker: worker, host: "127.0.0.1", port: port,
+                                                          logger: quietServerLogger("test.pipeline.http")) { bound in
+            continuation.yield(bound)
+            continuation.finish()
+        }
+        task = Task { try await application.runService(gracefulShutdownSignals: []) }
+        var iterator = stream.makeAsyncIterator()
+        guard let bound = await iterator.next() else { throw LocalProcess.StartFailure(name: "pipeline", log: "did not start") }
+        baseURL = URL(string: "http://127.0.0.1:\(bound)")!
+    }
+
+    /// The bucket, user and trail of `spec`, applied to `moto`.
+    @discardableResult
+    public static func applyAWS(moto: MotoServer, spec: Spec) async throws -> Plan {
+        let engine = Engine(resources: AWSResources.make(spec: spec, aws: moto.client(), now: { Date() }))
+        let plan = await engine.plan()
+        try await engine.apply(plan)
+        return plan
+    }
+
+    /// Stops the server and the worker, as a crash would: nothing is flushed or finished.
+    public func stop() {
+        task.cancel()
+    }
+
+    deinit {
+        task.cancel()
+    }
+
+    // MARK: Driving it
+
+    /// One call through the sandbox's simulator: signed webhooks, TwiML followed, callbacks sent.
+    public func call(job: String?, duration: Int = 9) async throws -> CallSimulator.Report {
+        try await CallSimulator(twilio: sandbox.twilio(), authToken: sandbox.seed.authToken, transport: AsyncHTTPClientTransport())
+            .run(.init(to: number, job: job, duration: duration))
+    }
+
+    /// A signed form POST to the service, as Twilio sends it.
+    public func post(_ path: String, _ parameters: [(name: String, value: String)], authToken: String? = nil,
+                     signature: String? = nil) async throws -> Transport.HTTPResponse {
+        let url = appURL + path
+        let signed = signature ?? TwilioSignature.compute(url: url, parameters: parameters, authToken: authToken ?? sandbox.seed.authToken)
+        return try await AsyncHTTPClientTransport().send(Transport.HTTPRequest(
+            method: "POST", url: URL(string: url)!,
+            headers: [(name: "X-Twilio-Signature", value: signed), (name: "Content-Type", value: "application/x-www-form-urlencoded")],
+            body: Data(FormEncoding.encode(parameters).utf8)))
+    }
+
+    /// A call that named `job` (voice webhook with `JobId`), then a finished recording of it in
+    /// the sandbox and its signed callback. Returns the recording SID.
+    @discardableResult
+    public func recordedCall(job: String?, callSid: String = PipelineFixture.callSid(), duration: Int = 5) async throws -> (recordingSid: String, response: Transport.HTTPResponse) {
+        var voice = [(name: "AccountSid", value: sandbox.seed.accountSID), (name: "CallSid", value: callSid), (name: "CallStatus", value: "ringing"),
+                     (name: "From", value: "+14155550123"), (name: "To", value: number)]
+        if let job { voice.append((name: "JobId", value: job)) }
+        let answer = try await post("/api/twilio/voice", voice)
+        guard answer.isSuccess else { return ("", answer) }
+        let recording = await sandbox.state.addRecording(callSid: callSid, duration: duration)
+        let response = try await post("/api/twilio/recording", Self.recordingCallback(account: sandbox.seed.accountSID, callSid: callSid,
+                                                                                      recordingSid: recording.sid, start: recording.created, duration: duration))
+        return (recording.sid, response)
+    }
+
+    public static func recordingCallback(account: String, callSid: String, recordingSid: String, start: Date, duration: Int) -> [(name: String, value: String)] {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+        return [
+            (name: "AccountSid", value: account), (name: "CallSid", value: callSid), (name: "RecordingSid", value: recordingSid),
+            (name: "RecordingUrl", value: "https://api.twilio.com/2010-04-01/Accounts/\(account)/Recordings/\(recordingSid)"),
+            (name: "RecordingStatus", value: "completed"), (name: "RecordingDuration", value: String(duration)),
+            (name: "RecordingChannels", value: "1"), (name: "RecordingStartTime", value: formatter.string(from: start)),
+            (name: "RecordingSource", value: "StartCallRecording"), (name: "RecordingTrack", value: "both"), (name: "ErrorCode", value: "0"),
+        ]
+    }
+
+    public static func callSid() -> String {
+        "CA" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
+    // MARK: Reading the outcome from outside
+
+    /// The job's history as Airtable (the sandbox) holds it.
+    public func history(_ jobID: String) async throws -> String {
+        let records = try await sandbox.dump()["airtable"]?["tables"]?.arrayValue?.first?["records"]?.arrayValue ?? []
+        let record = records.first { $0["fields"]?[sandbox.seed.jobIDField]?.stringValue == jobID }
+        return record?["fields"]?[sandbox.seed.historyField]?.stringValue ?? ""
+    }
+
+    /// Waits until every stored job has reached a state with nothing left to do, or fails after
+    /// `timeout` with the states it saw.
+    public func settle(expecting count: Int, timeout: Duration = .seconds(30)) async throws -> [RecordingJob] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let jobs = try await store.jobs(in: Set(RecordingJob.State.allCases), limit: 10_000)
+            if jobs.count >= count, jobs.allSatisfy({ !$0.state.isOpen }) { return jobs }
+            guard ContinuousClock.now < deadline else {
+                throw Unsettled(description: "after \(timeout): \(jobs.count) jobs, states \(jobs.map { "\($0.state.rawValue)(\($0.lastError ?? ""))" })")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    public struct Unsettled: Error, CustomStringConvertible {
+        public var description: String
+
+        public init(description: String) {
+            self.description = description
+        }
+    }
+}

@@ -1,0 +1,238 @@
+import AWS
+import Foundation
+import Pipeline
+import RecopsTesting
+import Sandbox
+import Testing
+import Transport
+
+/// Live flows: the service on a real port, moto for S3, the sandbox for Twilio and Airtable.
+/// Outcomes are read from outside: moto's objects and the sandbox's records.
+@Suite struct PipelineFlowTests {
+    static let linePattern = #"^---- \| \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \| Event: Recording \| Source: IVR \| URL: (\S+)$"#
+
+    /// The URL lines of a history, in order.
+    static func urls(_ history: String) -> [String] {
+        history.split(separator: "\n").compactMap { line in
+            let text = String(line)
+            guard let match = text.range(of: linePattern, options: .regularExpression), match == text.startIndex..<text.endIndex else { return nil }
+            return String(text.split(separator: " ").last!)
+        }
+    }
+
+    @Test func aCallIsRecordedStoredAndLinkedInItsJob() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox)
+                let report = try await fixture.call(job: "1001")  // keyed in after the prompt
+                #expect(report.succeeded, "\(report.problems)")
+                #expect(report.recordingChannels == "mono")
+                let jobs = try await fixture.settle(expecting: 1)
+                let job = try #require(jobs.first)
+                #expect(job.state == .linked)
+                #expect(job.jobID == "J-1001")
+
+                // The history: the line already there, then exactly one line in the runbook's format.
+                let history = try await fixture.history("J-1001")
+                let lines = history.split(separator: "\n")
+                #expect(lines.first == "---- | 2024-03-01 09:00:00 | Event: Created | Source: Office")
+                let urls = Self.urls(history)
+                #expect(lines.count == 2 && urls.count == 1, "\(history)")
+
+                // The object: private bucket, declared encryption, MP3, under the date of the recording.
+                let key = try #require(job.objectKey)
+                var calendar = Calendar(identifier: .gregorian)
+                calendar.timeZone = TimeZone(identifier: "UTC")!
+                let day = calendar.dateComponents([.year, .month, .day], from: job.startTime)
+                #expect(key == String(format: "recordings/%04d/%02d/%02d/%@-J-1001.mp3", day.year!, day.month!, day.day!, report.callSid))
+                let info = try #require(try await fixture.s3.headObject(bucket: PipelineFixture.bucket, key: key))
+                #expect(info.contentType == "audio/mpeg")
+                #expect(info.serverSideEncryption == "AES256")
+                #expect(info.metadata["recording-sid"] == report.recordingSid)
+
+                // The link is presigned for 15 minutes and serves the very bytes Twilio held.
+                let url = try #require(URL(string: urls[0]))
+                #expect(url.path.hasSuffix(key))
+                #expect(url.query?.contains("X-Amz-Expires=900") == true)
+                let download = try await AsyncHTTPClientTransport().send(HTTPRequest(method: "GET", url: url))
+                #expect(download.status == 200)
+                let original = FileManager.default.temporaryDirectory.appendingPathComponent("original-\(UUID().uuidString).mp3")
+                defer { try? FileManager.default.removeItem(at: original) }
+                let twilio = sandbox.twilio()
+                _ = try await twilio.downloadRecording(mediaURL: twilio.recordingMediaURL(sid: report.recordingSid!), to: original)
+                #expect(download.body == (try Data(contentsOf: original)))
+                #expect(download.body.starts(with: [0xFF, 0xF3]))
+
+                let metrics = fixture.metrics.text()
+                #expect(metrics.contains("recops_callbacks_received_total{kind=\"recording\",result=\"accepted\"} 1"))
+                #expect(metrics.contains("recops_uploads_total{result=\"stored\"} 1"))
+                #expect(metrics.contains("recops_history_updates_total{result=\"linked\"} 1"))
+                #expect(metrics.contains("recops_callback_to_history_seconds_count 1"))
+            }
+        }
+    }
+
+    @Test func duplicateCallbacksChangeNothing() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox)
+                let callSid = PipelineFixture.callSid()
+                let (sid, first) = try await fixture.recordedCall(job: "J-1002", callSid: callSid)
+                #expect(first.status == 204)
+                let recording = try #require(await sandbox.state.recordings.first { $0.sid == sid })
+                let callback = PipelineFixture.recordingCallback(account: sandbox.seed.accountSID, callSid: callSid, recordingSid: sid,
+                                                                 start: recording.created, duration: 5)
+                // Twilio retries: the same callback while the first is processed, and after.
+                #expect(try await fixture.post("/api/twilio/recording", callback).status == 204)
+                _ = try await fixture.settle(expecting: 1)
+                #expect(try await fixture.post("/api/twilio/recording", callback).status == 204)
+                try await Task.sleep(for: .milliseconds(300))
+                let jobs = try await fixture.settle(expecting: 1)
+                #expect(jobs.count == 1)
+                #expect(Self.urls(try await fixture.history("J-1002")).count == 1)
+                #expect(fixture.metrics.text().contains("recops_callbacks_received_total{kind=\"recording\",result=\"duplicate\"} 2"))
+            }
+        }
+    }
+
+    @Test func tenRecordingsOfOneJobAtOnceGiveTenLines() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<10 {
+                        group.addTask {
+                            let (_, response) = try await fixture.recordedCall(job: "J-1003")
+                            #expect(response.status == 204)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let jobs = try await fixture.settle(expecting: 10)
+                #expect(jobs.allSatisfy { $0.state == .linked })
+                let urls = Self.urls(try await fixture.history("J-1003"))
+                #expect(urls.count == 10)
+                #expect(Set(urls.map { URL(string: $0)!.path }).count == 10)
+                #expect(Set(jobs.compactMap(\.objectKey)).count == 10)
+            }
+        }
+    }
+
+    @Test func aSecondRecordingOfTheSameCallNeverOverwritesTheFirst() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox) {
+                    // A key without the recording SID: two recordings of one call meet on it.
+                    $0.replacingOccurrences(of: "{call_sid}-{job_id}.mp3", with: "{call_sid}.mp3")
+                }
+                let callSid = PipelineFixture.callSid()
+                try await fixture.recordedCall(job: "J-1001", callSid: callSid)
+                _ = try await fixture.settle(expecting: 1)
+                try await fixture.recordedCall(job: "J-1001", callSid: callSid)
+                let jobs = try await fixture.settle(expecting: 2).sorted { $0.receivedAt < $1.receivedAt }
+                #expect(jobs[0].objectKey?.hasSuffix("/\(callSid).mp3") == true)
+                #expect(jobs[1].objectKey?.hasSuffix("/\(callSid)-2.mp3") == true)
+                for job in jobs {
+                    let info = try await fixture.s3.headObject(bucket: PipelineFixture.bucket, key: job.objectKey!)
+                    #expect(info?.metadata["recording-sid"] == job.recordingSid)
+                }
+                #expect(Self.urls(try await fixture.history("J-1001")).count == 2)
+            }
+        }
+    }
+
+    @Test func callsWithoutAKnownJobAreStoredKeptAndReported() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox)
+                // The caller never gives a known number; and a router names a job Airtable lacks.
+                let report = try await fixture.call(job: "424242")
+                #expect(report.succeeded, "\(report.problems)")
+                try await fixture.recordedCall(job: "J-9999")
+                let jobs = try await fixture.settle(expecting: 2)
+                #expect(jobs.allSatisfy { $0.state == .unmatched })
+                let noJob = try #require(jobs.first { $0.jobID == nil })
+                #expect(noJob.objectKey?.hasSuffix("-unmatched.mp3") == true)
+                #expect(try await fixture.s3.headObject(bucket: PipelineFixture.bucket, key: noJob.objectKey!) != nil)
+                let missing = try #require(jobs.first { $0.jobID == "J-9999" })
+                #expect(missing.lastError == "no record in Jobs has Job ID = J-9999")
+                #expect(try await fixture.s3.headObject(bucket: PipelineFixture.bucket, key: missing.objectKey!) != nil)
+                // No row was created, no other job touched.
+                let records = try await sandbox.dump()["airtable"]?["tables"]?.arrayValue?.first?["records"]?.arrayValue ?? []
+                #expect(records.count == 3)
+                #expect(fixture.metrics.text().contains("recops_alerts_total{kind=\"unmatched\"} 2"))
+            }
+        }
+    }
+
+    @Test func s3DownThenUpGivesThePendingLineThenTheURLLineOnce() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                // S3 answers nothing at first: the pipeline's S3 endpoint is a port no one listens on.
+                let deadPort = freeLoopbackPort()
+                let alerts = try await AlertReceiver()
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, s3Endpoint: URL(string: "http://127.0.0.1:\(deadPort)")!) {
+                    $0.replacingOccurrences(of: "  # webhook_url: https://hooks.example.com/recops", with: "  webhook_url: \(alerts.url)")
+                }
+                let (sid, _) = try await fixture.recordedCall(job: "J-1002")
+                // Three attempts, then the pending line.
+                let pendingLine = try await eventually { () -> String? in
+                    let history = try await fixture.history("J-1002")
+                    return history.contains("Recording pending upload") ? history : nil
+                }
+                #expect(pendingLine.range(of: #"^---- \| \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \| Event: Recording \| Source: IVR \| Recording pending upload$"#, options: .regularExpression) != nil)
+                let pending = try #require(try await fixture.store.job(sid))
+                #expect(pending.state == .uploadPending)
+                #expect(pending.attempts >= 3)
+                #expect(pending.lastError?.contains("127.0.0.1:\(deadPort)") == true)
+                let alert = try await eventually { alerts.received.first }
+                #expect(alert["alert"] == .string("upload_pending"))
+                #expect(alert["recording_sid"] == .string(sid))
+
+                // S3 comes back (moto on that port, the bucket applied): the URL line follows, once.
+                let revived = try await MotoServer(port: deadPort)
+                defer { revived.process.stop(grace: .zero) }
+                _ = try await PipelineFixture.applyAWS(moto: revived, spec: fixture.spec)
+                let jobs = try await fixture.settle(expecting: 1, timeout: .seconds(60))
+                #expect(jobs.first?.state == .linked)
+                let history = try await fixture.history("J-1002")
+                #expect(history.components(separatedBy: "Recording pending upload").count == 2)
+                #expect(Self.urls(history).count == 1)
+                #expect(history.split(separator: "\n").count == 2)
+            }
+        }
+    }
+
+    @Test func airtableOutagesAndThrottlingDelayLinesButLoseAndDoubleNone() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox)
+                await sandbox.state.startAirtableOutage(requests: 12, status: 503)
+                for job in ["J-1001", "J-1002", "J-1003", "J-1001"] {
+                    try await fixture.recordedCall(job: job)
+                }
+                try await Task.sleep(for: .milliseconds(500))
+                await sandbox.state.startAirtableOutage(requests: 6, status: 429)
+                try await fixture.recordedCall(job: "J-1002")
+                let jobs = try await fixture.settle(expecting: 5, timeout: .seconds(60))
+                #expect(jobs.allSatisfy { $0.state == .linked }, "\(jobs.map(\.state))")
+                #expect(Self.urls(try await fixture.history("J-1001")).count == 2)
+                #expect(Self.urls(try await fixture.history("J-1002")).count == 2)
+                #expect(Self.urls(try await fixture.history("J-1003")).count == 1)
+                let metrics = fixture.metrics.text()
+                #expect(metrics.contains("recops_history_updates_total{result=\"failed\"}"))
+                #expect(metrics.contains("recops_history_updates_total{result=\"throttled\"}"))
+            }
+        }
+    }
+}
+
+/// Polls `body` until it returns a value (at most 30 s).
+func eventually<T>(_ body: () async throws -> T?) async throws -> T {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while ContinuousClock.now < deadline {
+        if let value = try await body() { return value }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw PipelineFixture.Unsettled(description: "condition not met within 30 s")
+}

@@ -1,0 +1,77 @@
+import Airtable
+import AWS
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Pipeline
+import RecopsTesting
+import Spec
+import Testing
+import Transport
+import Twilio
+
+/// The webhook routes in-process (HummingbirdTesting), configured as the shared signature vectors
+/// were computed: app URL https://svc.example.com, their account and their auth token. Nothing
+/// in these tests reaches S3; job lookups reach an in-process sandbox.
+struct RouteHarness {
+    static let vectors: JSONValue = {
+        let url = ProvisionFixture.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/vectors/twilio-signature.json")
+        return try! JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: url))
+    }()
+
+    static func vector(_ name: String) -> (url: String, token: String, params: [(name: String, value: String)], signature: String, withPort: String) {
+        let vector = vectors["vectors"]!.arrayValue!.first { $0["name"]?.stringValue == name }!
+        let params = vector["params"]!.objectValue!.map { (name: $0.key, value: $0.value.stringValue!) }
+        return (vector["url"]!.stringValue!, vector["token"]!.stringValue!, params, vector["signature"]!.stringValue!, vector["signature_over_url_with_port"]!.stringValue!)
+    }
+
+    static let account = "AC" + String(repeating: "a", count: 32)
+    static let token = "0123456789abcdef0123456789abcdef"
+
+    let store: SQLiteJobStore
+    let pipeline: RecordingPipeline
+    let routes: WebhookRoutes
+
+    init(sandbox: LocalSandbox, edit: (String) -> String = { $0 }) throws {
+        let text = edit(PipelineFixture.motoCompatible(try String(contentsOfFile: ProvisionFixture.specPath, encoding: .utf8)))
+        let environment = ["S3_BUCKET": "acme-call-recordings", "APP_URL": "https://svc.example.com", "AIRTABLE_BASE_ID": sandbox.seed.baseID,
+                           "TWILIO_PHONE_NUMBER": "+15005550006"]
+        let result = SpecLoader(environment: environment).validate(yaml: text, file: "infra/policy.yaml", parts: nil)
+        guard let loaded = result.loaded else { throw SpecError(diagnostics: result.diagnostics) }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recops-routes-\(UUID().uuidString)")
+        store = try SQLiteJobStore(directory: directory)
+        let configuration = try PipelineConfiguration(spec: loaded.spec, accountSID: Self.account, authToken: Self.token, owner: "routes", dataDirectory: directory)
+        let metrics = PipelineMetrics()
+        let unused = AWSClient(configuration: AWSConfiguration(credentials: MotoServer.bootstrapCredentials, region: "us-east-1",
+                                                               endpointOverrides: ["s3": URL(string: "http://127.0.0.1:9")!]),
+                               transport: AsyncHTTPClientTransport(), now: { Date() }, logger: Logger(label: "test"))
+        let airtable = sandbox.airtable()
+        pipeline = RecordingPipeline(configuration: configuration, store: store, s3: S3Client(aws: unused), twilio: sandbox.twilio(), airtable: airtable,
+                                     metrics: metrics, alerts: AlertSink(webhookURL: nil, transport: AsyncHTTPClientTransport(), metrics: metrics,
+                                                                         logger: quietServerLogger("test"), now: { Date() }),
+                                     now: { Date() }, logger: quietServerLogger("test"))
+        routes = WebhookRoutes(pipeline: pipeline, airtable: airtable, readiness: { [] }, logger: quietServerLogger("test"))
+    }
+
+    func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = Application(router: PipelineServer.buildRouter(routes: routes), logger: quietServerLogger("test"))
+        try await app.test(.router, body)
+    }
+
+    /// A form POST with a signature header (nil: none).
+    static func post(_ client: any TestClientProtocol, _ uri: String, _ params: [(name: String, value: String)], signature: String?,
+                     body: String? = nil) async throws -> (status: HTTPResponse.Status, body: String) {
+        var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        if let signature { headers[HTTPField.Name("X-Twilio-Signature")!] = signature }
+        return try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body ?? FormEncoding.encode(params))) { response in
+            (response.status, String(buffer: response.body))
+        }
+    }
+
+    static func sign(_ path: String, _ params: [(name: String, value: String)], token: String = token) -> String {
+        TwilioSignature.compute(url: "https://svc.example.com" + path, parameters: params, authToken: token)
+    }
+}
