@@ -110,6 +110,6 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "recopsTests", dependencies: ["recops", "Spec", "RecopsTesting"]),
+        .testTarget(name: "recopsTests", dependencies: ["recops", "Spec", "RecopsTesting", "Pipeline", "Sandbox", "Twilio", "Transport"]),
     ]
 )

@@ -128,13 +128,18 @@ public struct RecordingPipeline: Sendable {
         var jobs = original
         let settings = configuration.airtable
         do {
-            var recordID = jobs.compactMap(\.recordID).first
-            if recordID == nil {
-                recordID = try await airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID)?.id
+            var record: AirtableClient.Record?
+            if let known = jobs.compactMap(\.recordID).first {
+                record = try await airtable.record(base: settings.base, table: settings.table, id: known)
             }
-            guard let recordID, let record = try await airtable.record(base: settings.base, table: settings.table, id: recordID) else {
+            if record == nil {
+                // Never looked up, or the record was replaced since: find it by its job id.
+                record = try await airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID)
+            }
+            guard let record else {
                 return await unmatched(jobs, jobID: jobID)
             }
+            let recordID = record.id
             var history = record.fields[settings.historyField]?.stringValue ?? ""
             var markers: [String] = []
             for job in jobs {

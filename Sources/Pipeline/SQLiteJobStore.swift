@@ -131,7 +131,13 @@ public final class SQLiteJobStore: JobStore {
                       AND (state = 'stored' OR (state = 'upload_pending' AND pending_line_written = 0))
                     ORDER BY received_at LIMIT 50
                     """, arguments: ["job": jobID, "now": t])
-                let jobs = try rows.map(Self.job)
+                // The record id found for an earlier recording of this job saves a lookup.
+                let known = try String.fetchOne(db, sql: "SELECT record_id FROM recordings WHERE job_id = ? AND record_id IS NOT NULL LIMIT 1", arguments: [jobID])
+                let jobs = try rows.map(Self.job).map { job in
+                    var job = job
+                    job.recordID = job.recordID ?? known
+                    return job
+                }
                 try Self.mark(db, jobs.map(\.recordingSid), owner: owner, until: t + lease, kind: "history")
                 return .history(jobID: jobID, jobs)
             }

@@ -171,6 +171,15 @@ public final class PipelineFixture: Sendable {
         return record?["fields"]?[sandbox.seed.historyField]?.stringValue ?? ""
     }
 
+    /// The URL lines of a history, in order: exactly the runbook's format, nothing else counts.
+    public static func urlLines(_ history: String) -> [String] {
+        history.split(separator: "\n").compactMap { line in
+            let text = String(line)
+            guard text.range(of: #"^---- \| \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \| Event: Recording \| Source: IVR \| URL: \S+$"#, options: .regularExpression) != nil else { return nil }
+            return String(text.split(separator: " ").last!)
+        }
+    }
+
     /// Waits until every stored job has reached a state with nothing left to do, or fails after
     /// `timeout` with the states it saw.
     public func settle(expecting count: Int, timeout: Duration = .seconds(30)) async throws -> [RecordingJob] {

@@ -9,17 +9,6 @@ import Transport
 /// Live flows: the service on a real port, moto for S3, the sandbox for Twilio and Airtable.
 /// Outcomes are read from outside: moto's objects and the sandbox's records.
 @Suite struct PipelineFlowTests {
-    static let linePattern = #"^---- \| \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \| Event: Recording \| Source: IVR \| URL: (\S+)$"#
-
-    /// The URL lines of a history, in order.
-    static func urls(_ history: String) -> [String] {
-        history.split(separator: "\n").compactMap { line in
-            let text = String(line)
-            guard let match = text.range(of: linePattern, options: .regularExpression), match == text.startIndex..<text.endIndex else { return nil }
-            return String(text.split(separator: " ").last!)
-        }
-    }
-
     @Test func aCallIsRecordedStoredAndLinkedInItsJob() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in
@@ -36,7 +25,7 @@ import Transport
                 let history = try await fixture.history("J-1001")
                 let lines = history.split(separator: "\n")
                 #expect(lines.first == "---- | 2024-03-01 09:00:00 | Event: Created | Source: Office")
-                let urls = Self.urls(history)
+                let urls = PipelineFixture.urlLines(history)
                 #expect(lines.count == 2 && urls.count == 1, "\(history)")
 
                 // The object: private bucket, declared encryption, MP3, under the date of the recording.
@@ -89,7 +78,7 @@ import Transport
                 try await Task.sleep(for: .milliseconds(300))
                 let jobs = try await fixture.settle(expecting: 1)
                 #expect(jobs.count == 1)
-                #expect(Self.urls(try await fixture.history("J-1002")).count == 1)
+                #expect(PipelineFixture.urlLines(try await fixture.history("J-1002")).count == 1)
                 #expect(fixture.metrics.text().contains("recops_callbacks_received_total{kind=\"recording\",result=\"duplicate\"} 2"))
             }
         }
@@ -110,7 +99,7 @@ import Transport
                 }
                 let jobs = try await fixture.settle(expecting: 10)
                 #expect(jobs.allSatisfy { $0.state == .linked })
-                let urls = Self.urls(try await fixture.history("J-1003"))
+                let urls = PipelineFixture.urlLines(try await fixture.history("J-1003"))
                 #expect(urls.count == 10)
                 #expect(Set(urls.map { URL(string: $0)!.path }).count == 10)
                 #expect(Set(jobs.compactMap(\.objectKey)).count == 10)
@@ -136,7 +125,7 @@ import Transport
                     let info = try await fixture.s3.headObject(bucket: PipelineFixture.bucket, key: job.objectKey!)
                     #expect(info?.metadata["recording-sid"] == job.recordingSid)
                 }
-                #expect(Self.urls(try await fixture.history("J-1001")).count == 2)
+                #expect(PipelineFixture.urlLines(try await fixture.history("J-1001")).count == 2)
             }
         }
     }
@@ -197,7 +186,7 @@ import Transport
                 #expect(jobs.first?.state == .linked)
                 let history = try await fixture.history("J-1002")
                 #expect(history.components(separatedBy: "Recording pending upload").count == 2)
-                #expect(Self.urls(history).count == 1)
+                #expect(PipelineFixture.urlLines(history).count == 1)
                 #expect(history.split(separator: "\n").count == 2)
             }
         }
@@ -216,9 +205,9 @@ import Transport
                 try await fixture.recordedCall(job: "J-1002")
                 let jobs = try await fixture.settle(expecting: 5, timeout: .seconds(60))
                 #expect(jobs.allSatisfy { $0.state == .linked }, "\(jobs.map(\.state))")
-                #expect(Self.urls(try await fixture.history("J-1001")).count == 2)
-                #expect(Self.urls(try await fixture.history("J-1002")).count == 2)
-                #expect(Self.urls(try await fixture.history("J-1003")).count == 1)
+                #expect(PipelineFixture.urlLines(try await fixture.history("J-1001")).count == 2)
+                #expect(PipelineFixture.urlLines(try await fixture.history("J-1002")).count == 2)
+                #expect(PipelineFixture.urlLines(try await fixture.history("J-1003")).count == 1)
                 let metrics = fixture.metrics.text()
                 #expect(metrics.contains("recops_history_updates_total{result=\"failed\"}"))
                 #expect(metrics.contains("recops_history_updates_total{result=\"throttled\"}"))

@@ -102,7 +102,6 @@ import Verify
 
         let text = report.render(.text)
         #expect(text.contains("~ s3.bucket/b versioning: versioning is true, the spec says false [infra/policy.yaml:23:15; recops apply fixes this]"))
-        #expect(text.contains("note: twilio is not checked by this version of recops"))
         #expect(text.hasSuffix("Drift: 1 finding in 1 resource. (16 requests)"))
     }
 }

@@ -13,28 +13,28 @@ import Testing
     @Test func planApplyVerifyExitCodes() async throws {
         try await MotoServer.with { moto in
             let env = Self.environment(moto)
-            let plan = try RecopsBinary.run(["plan", "--only", "aws"], environment: env)
+            let plan = try await RecopsBinary.run(["plan", "--only", "aws"], environment: env)
             #expect(plan.status == 2, "\(plan.stderr)")
             #expect(plan.stdout.contains("+ s3.bucket/acme-call-recordings"))
             #expect(plan.stdout.hasSuffix("Plan: 3 to create, 0 to update\n"))
 
-            let refused = try RecopsBinary.run(["apply", "--only", "aws"], environment: env)
+            let refused = try await RecopsBinary.run(["apply", "--only", "aws"], environment: env)
             #expect(refused.status == 1)
             #expect(refused.stderr.contains("refusing to change anything without a terminal"))
-            #expect(try RecopsBinary.run(["plan", "--only", "aws"], environment: env).status == 2)
+            #expect(try await RecopsBinary.run(["plan", "--only", "aws"], environment: env).status == 2)
 
-            let apply = try RecopsBinary.run(["apply", "--only", "aws", "--auto-approve"], environment: env)
+            let apply = try await RecopsBinary.run(["apply", "--only", "aws", "--auto-approve"], environment: env)
             #expect(apply.status == 0, "\(apply.stderr)")
             #expect(apply.stdout.contains("Apply complete: 3 resources changed."))
-            #expect(try RecopsBinary.run(["apply", "--only", "aws", "--auto-approve"], environment: env).stdout.contains("No changes"))
+            #expect(try await RecopsBinary.run(["apply", "--only", "aws", "--auto-approve"], environment: env).stdout.contains("No changes"))
 
-            let verify = try RecopsBinary.run(["verify", "--only", "aws"], environment: env)
+            let verify = try await RecopsBinary.run(["verify", "--only", "aws"], environment: env)
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
             #expect(verify.stdout.hasPrefix("In sync: 3 resources match the spec. (16 requests,"))
 
             try AWSCLI(moto: moto).run(["s3api", "put-bucket-encryption", "--bucket", "acme-call-recordings", "--server-side-encryption-configuration",
                                         #"{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms"}}]}"#])
-            let drift = try RecopsBinary.run(["verify", "--only", "aws", "--format", "json"], environment: env)
+            let drift = try await RecopsBinary.run(["verify", "--only", "aws", "--format", "json"], environment: env)
             #expect(drift.status == 2)
             let report = try JSONDecoder().decode(JSONValue.self, from: Data(drift.stdout.utf8))
             #expect(report["status"] == .string("drift"))
@@ -47,11 +47,11 @@ import Testing
             #expect(finding["actual"] == .string("aws:kms"))
             #expect(finding["fixable_by_apply"] == .bool(true))
 
-            let github = try RecopsBinary.run(["verify", "--only", "aws", "--format", "github"], environment: env)
+            let github = try await RecopsBinary.run(["verify", "--only", "aws", "--format", "github"], environment: env)
             #expect(github.stdout.hasPrefix("::error file=infra/policy.yaml,line=15,col="))
 
             moto.process.stop(grace: .zero)
-            let down = try RecopsBinary.run(["verify", "--only", "aws"], environment: env)
+            let down = try await RecopsBinary.run(["verify", "--only", "aws"], environment: env)
             #expect(down.status == 1)
             #expect(down.stdout.contains("could not check (network)"))
         }
@@ -60,27 +60,27 @@ import Testing
     @Test func applyAsksOnATerminal() async throws {
         try await MotoServer.with { moto in
             let env = Self.environment(moto)
-            let declined = try RecopsBinary.runOnTerminal(["apply", "--only", "aws"], input: "no\n", environment: env)
+            let declined = try await RecopsBinary.runOnTerminal(["apply", "--only", "aws"], input: "no\n", environment: env)
             #expect(declined.stdout.contains("Apply these changes? Only 'yes' is accepted:"))
             #expect(declined.stdout.contains("Cancelled; nothing was changed."))
             #expect(declined.status == 1)
-            #expect(try RecopsBinary.run(["plan", "--only", "aws"], environment: env).status == 2)
+            #expect(try await RecopsBinary.run(["plan", "--only", "aws"], environment: env).status == 2)
 
-            let accepted = try RecopsBinary.runOnTerminal(["apply", "--only", "aws"], input: "yes\n", environment: env)
+            let accepted = try await RecopsBinary.runOnTerminal(["apply", "--only", "aws"], input: "yes\n", environment: env)
             #expect(accepted.status == 0, "\(accepted.stdout)")
             #expect(accepted.stdout.contains("Apply complete: 3 resources changed."))
-            #expect(try RecopsBinary.run(["plan", "--only", "aws"], environment: env).status == 0)
+            #expect(try await RecopsBinary.run(["plan", "--only", "aws"], environment: env).status == 0)
         }
     }
 
-    @Test func missingCredentialsCannotCheck() throws {
-        let run = try RecopsBinary.run(["verify", "--only", "aws"], environment: ["S3_BUCKET": "acme-call-recordings", "HOME": "/nonexistent"])
+    @Test func missingCredentialsCannotCheck() async throws {
+        let run = try await RecopsBinary.run(["verify", "--only", "aws"], environment: ["S3_BUCKET": "acme-call-recordings", "HOME": "/nonexistent"])
         #expect(run.status == 1)
         #expect(run.stderr.contains("could not check (credentials): no AWS credentials"))
     }
 
-    @Test func theVerifyRoleIsReadOnly() throws {
-        let run = try RecopsBinary.run(["iam-policy", "--for", "verify"], environment: ["S3_BUCKET": "acme-call-recordings"])
+    @Test func theVerifyRoleIsReadOnly() async throws {
+        let run = try await RecopsBinary.run(["iam-policy", "--for", "verify"], environment: ["S3_BUCKET": "acme-call-recordings"])
         #expect(run.status == 0, "\(run.stderr)")
         let policy = try JSONDecoder().decode(JSONValue.self, from: Data(run.stdout.utf8))
         guard case .array(let statements)? = policy["Statement"] else {
@@ -95,7 +95,7 @@ import Testing
         #expect(actions.contains("iam:ListAccessKeys"))
         #expect(!actions.contains { $0.contains(":Put") || $0.contains(":Create") || $0.contains(":Delete") })
 
-        let pipeline = try RecopsBinary.run(["iam-policy", "--for", "pipeline"], environment: ["S3_BUCKET": "acme-call-recordings"])
+        let pipeline = try await RecopsBinary.run(["iam-policy", "--for", "pipeline"], environment: ["S3_BUCKET": "acme-call-recordings"])
         #expect(pipeline.stdout.contains("arn:aws:s3:::acme-call-recordings/recordings/*"))
     }
 }

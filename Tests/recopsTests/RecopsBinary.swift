@@ -25,13 +25,24 @@ struct RecopsBinary {
     }
 
     /// As `run`, but on a pseudo-terminal (util-linux `script`), typing `input`: for prompts.
-    static func runOnTerminal(_ arguments: [String], input: String, environment: [String: String]) throws -> Run {
+    static func runOnTerminal(_ arguments: [String], input: String, environment: [String: String]) async throws -> Run {
         let command = ([path] + arguments).map { "'\($0)'" }.joined(separator: " ")
-        return try run(["-qec", command, "/dev/null"], environment: environment, executable: "/usr/bin/script", input: input)
+        return try await run(["-qec", command, "/dev/null"], environment: environment, executable: "/usr/bin/script", input: input)
     }
 
+    /// Waits on a thread of its own: blocking one of the few threads Swift concurrency runs on
+    /// would starve the in-process servers of tests running alongside.
     static func run(_ arguments: [String], environment: [String: String], in directory: URL = repositoryRoot,
-                    executable: String = path, input: String? = nil) throws -> Run {
+                    executable: String = path, input: String? = nil) async throws -> Run {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try runBlocking(arguments, environment: environment, in: directory, executable: executable, input: input) })
+            }.start()
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String], in directory: URL,
+                                    executable: String, input: String?) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

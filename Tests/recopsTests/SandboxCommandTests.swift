@@ -22,25 +22,25 @@ import Testing
         #expect(environment["TWILIO_API_BASE_URL"] == "http://127.0.0.1:\(port)")
         #expect(environment["AIRTABLE_TOKEN"] != nil)
 
-        let drift = try RecopsBinary.run(["verify", "--only", "twilio", "airtable"], environment: environment)
+        let drift = try await RecopsBinary.run(["verify", "--only", "twilio", "airtable"], environment: environment)
         #expect(drift.status == 2, "\(drift.stdout)\(drift.stderr)")
         #expect(drift.stdout.contains("~ twilio.number/+15005550006 voice.url"))
 
         // Before apply the number has no voice URL: a simulated call says so and fails.
-        let early = try RecopsBinary.run(["sandbox", "call", "--to", "+15005550006"], environment: environment)
+        let early = try await RecopsBinary.run(["sandbox", "call", "--to", "+15005550006"], environment: environment)
         #expect(early.status == 1)
         #expect(early.stderr.contains("has no voice URL"))
 
-        let apply = try RecopsBinary.run(["apply", "--only", "twilio,airtable", "--auto-approve"], environment: environment)
+        let apply = try await RecopsBinary.run(["apply", "--only", "twilio,airtable", "--auto-approve"], environment: environment)
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
-        let verify = try RecopsBinary.run(["verify", "--only", "twilio", "airtable", "--format", "json"], environment: environment)
+        let verify = try await RecopsBinary.run(["verify", "--only", "twilio", "airtable", "--format", "json"], environment: environment)
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         let report = try JSONDecoder().decode(JSONValue.self, from: Data(verify.stdout.utf8))
         #expect(report["status"] == .string("in_sync"))
 
         var wrong = environment
         wrong["AIRTABLE_TOKEN"] = "patWRONG"
-        let denied = try RecopsBinary.run(["verify", "--only", "airtable"], environment: wrong)
+        let denied = try await RecopsBinary.run(["verify", "--only", "airtable"], environment: wrong)
         #expect(denied.status == 1)
         #expect(denied.stdout.contains("could not check (credentials)"))
         #expect(!denied.stdout.contains("patWRONG") && !denied.stderr.contains("patWRONG"))
@@ -63,7 +63,7 @@ extension SandboxCommandTests {
         #expect(sandbox.output.contains("export TWILIO_PHONE_NUMBER=+442071838750"))
         #expect(sandbox.output.contains("export AIRTABLE_TABLE='Work Orders'"))
 
-        let bad = try RecopsBinary.run(["sandbox", "--seed", "/nonexistent/seed.json"], environment: ["PATH": "/usr/bin:/bin"])
+        let bad = try await RecopsBinary.run(["sandbox", "--seed", "/nonexistent/seed.json"], environment: ["PATH": "/usr/bin:/bin"])
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("cannot read seed /nonexistent/seed.json"))
     }

@@ -3,8 +3,8 @@ import Spec
 import Testing
 
 @Suite struct SchemaCommandTests {
-    @Test func printsTheSchemaTheRepositoryShips() throws {
-        let run = try RecopsBinary.run(["schema"], environment: [:])
+    @Test func printsTheSchemaTheRepositoryShips() async throws {
+        let run = try await RecopsBinary.run(["schema"], environment: [:])
         #expect(run.status == 0)
         let committed = try String(contentsOf: RecopsBinary.repositoryRoot.appendingPathComponent("infra/policy.schema.json"), encoding: .utf8)
         // Editors read the committed copy: it must be what recops prints today.

@@ -13,7 +13,7 @@ import Testing
         "PATH": "/usr/bin:/bin",
     ]
 
-    @Test func parsesItsOptions() throws {
+    @Test func parsesItsOptions() async throws {
         let command = try Recops.parseAsRoot(["validate", "--spec", "other.yaml", "--format", "json"])
         let validate = try #require(command as? ValidateCommand)
         #expect(validate.specOptions.spec == "other.yaml")
@@ -23,13 +23,13 @@ import Testing
         #expect(throws: (any Error).self) { try Recops.parseAsRoot(["validate", "--format", "yaml"]) }
     }
 
-    @Test func acceptsTheProjectSpec() throws {
-        let run = try RecopsBinary.run(["validate"], environment: Self.environment)
+    @Test func acceptsTheProjectSpec() async throws {
+        let run = try await RecopsBinary.run(["validate"], environment: Self.environment)
         #expect(run.status == 0)
         #expect(run.stdout == "infra/policy.yaml: valid\n")
     }
 
-    @Test func rejectsABrokenSpecWithPositionsAndExit1() throws {
+    @Test func rejectsABrokenSpecWithPositionsAndExit1() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recops-validate-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -37,12 +37,12 @@ import Testing
             .replacingOccurrences(of: "[s3:PutObject, s3:GetObject]", with: "[s3:PutObject, s3:HeadObject]")
         try text.write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
 
-        let textRun = try RecopsBinary.run(["validate", "--spec", "broken.yaml"], environment: Self.environment, in: directory)
+        let textRun = try await RecopsBinary.run(["validate", "--spec", "broken.yaml"], environment: Self.environment, in: directory)
         #expect(textRun.status == 1)
         #expect(textRun.stdout.hasPrefix("broken.yaml:36:27: error: 's3:HeadObject' is an S3 API operation"))
         #expect(textRun.stdout.hasSuffix("broken.yaml: invalid: 1 error\n"))
 
-        let jsonRun = try RecopsBinary.run(["validate", "--spec", "broken.yaml", "--format", "json"], environment: Self.environment, in: directory)
+        let jsonRun = try await RecopsBinary.run(["validate", "--spec", "broken.yaml", "--format", "json"], environment: Self.environment, in: directory)
         #expect(jsonRun.status == 1)
         let report = try JSONDecoder().decode(JSONValue.self, from: Data(jsonRun.stdout.utf8))
         #expect(report["valid"] == .bool(false))
@@ -56,16 +56,16 @@ import Testing
         #expect(first["column"] == .number(27))
     }
 
-    @Test func aMissingVariableNamesItAndWhereItIsUsed() throws {
+    @Test func aMissingVariableNamesItAndWhereItIsUsed() async throws {
         var environment = Self.environment
         environment["S3_BUCKET"] = nil
-        let run = try RecopsBinary.run(["validate"], environment: environment)
+        let run = try await RecopsBinary.run(["validate"], environment: environment)
         #expect(run.status == 1)
         #expect(run.stdout.contains("infra/policy.yaml:14:9: error: bucket.name: environment variable S3_BUCKET is not set"))
     }
 
-    @Test func printsItsVersion() throws {
-        let run = try RecopsBinary.run(["--version"], environment: [:])
+    @Test func printsItsVersion() async throws {
+        let run = try await RecopsBinary.run(["--version"], environment: [:])
         #expect(run.status == 0)
         #expect(run.stdout == "\(Recops.version)\n")
     }

@@ -1,0 +1,179 @@
+import Foundation
+import Pipeline
+import RecopsTesting
+import Sandbox
+import Spec
+import Testing
+import Transport
+import Twilio
+
+/// `recops serve` as a real process: crashes, start-up checks, health routes, and the live
+/// webhook check of `verify --only webhook`.
+@Suite struct ServeCommandTests {
+    /// The moto-compatible spec in a temporary directory, and the environment that points the
+    /// binary at moto, the sandbox and a service on `port`.
+    static func setUp(moto: MotoServer, sandbox: LocalSandbox, port: Int, edit: (String) -> String = { $0 }) throws -> (spec: String, environment: [String: String]) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recops-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let spec = directory.appendingPathComponent("policy.yaml")
+        try edit(PipelineFixture.motoCompatible(try String(contentsOfFile: ProvisionFixture.specPath, encoding: .utf8))).write(to: spec, atomically: true, encoding: .utf8)
+        let sandboxEnvironment = SandboxServer(state: sandbox.state, seed: sandbox.seed).environment(baseURL: sandbox.baseURL.absoluteString)
+        var environment = moto.environment().merging(Dictionary(uniqueKeysWithValues: sandboxEnvironment)) { $1 }
+        environment.merge(["S3_BUCKET": PipelineFixture.bucket, "APP_URL": "http://127.0.0.1:\(port)", "AIRTABLE_BASE_ID": sandbox.seed.baseID,
+                           "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "RECOPS_RETRY_BASE_SECONDS": "0.05",
+                           "RECOPS_AIRTABLE_THROTTLE_PAUSE_SECONDS": "1", "RECOPS_LOG_LEVEL": "warning"]) { $1 }
+        return (spec.path, environment)
+    }
+
+    static func serve(spec: String, port: Int, dataDir: String, environment: [String: String], extra: [String] = []) async throws -> LocalProcess {
+        try await LocalProcess(executable: RecopsBinary.path,
+                               arguments: ["serve", "--spec", spec, "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDir] + extra,
+                               port: port, environment: environment, readyPath: "healthz", name: "recops-serve")
+    }
+
+    /// Holds the running server so the killer can replace it while senders keep sending.
+    actor Slot {
+        var server: LocalProcess?
+        func set(_ value: LocalProcess?) { server = value }
+    }
+
+    @Test func killNineAtRandomMomentsLosesNothingAndDoublesNothing() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
+                let port = freeLoopbackPort()
+                let (spec, environment) = try Self.setUp(moto: moto, sandbox: sandbox, port: port)
+                let apply = try await RecopsBinary.run(["apply", "--spec", spec, "--auto-approve"], environment: environment)
+                #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+                let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("recops-crash-\(UUID().uuidString)").path
+                let serveArguments = ["--startup-check", "off"]
+                let slot = Slot()
+                await slot.set(try await Self.serve(spec: spec, port: port, dataDir: dataDir, environment: environment, extra: serveArguments))
+
+                let jobs = ["J-1001", "J-1002", "J-1003"]
+                let account = sandbox.seed.accountSID
+                let appURL = "http://127.0.0.1:\(port)"
+                let transport = AsyncHTTPClientTransport(timeout: .seconds(5))
+                /// Sends like Twilio: again and again until a 2xx (the server may be down).
+                @Sendable func deliver(_ path: String, _ parameters: [(name: String, value: String)]) async throws {
+                    let url = appURL + path
+                    let signature = TwilioSignature.compute(url: url, parameters: parameters, authToken: sandbox.seed.authToken)
+                    let request = HTTPRequest(method: "POST", url: URL(string: url)!,
+                                              headers: [(name: "X-Twilio-Signature", value: signature), (name: "Content-Type", value: "application/x-www-form-urlencoded")],
+                                              body: Data(FormEncoding.encode(parameters).utf8))
+                    for _ in 0..<400 {
+                        if let response = try? await transport.send(request), response.isSuccess { return }
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    throw PipelineFixture.Unsettled(description: "\(path) never acknowledged")
+                }
+
+                // Four senders, twelve calls each, while the server is killed three times.
+                let sent = try await withThrowingTaskGroup(of: [(job: String, recording: String)].self) { group in
+                    for sender in 0..<4 {
+                        group.addTask {
+                            var sent: [(job: String, recording: String)] = []
+                            for n in 0..<12 {
+                                let job = jobs[(sender + n) % jobs.count]
+                                let callSid = PipelineFixture.callSid()
+                                try await deliver("/api/twilio/voice", [(name: "AccountSid", value: account), (name: "CallSid", value: callSid), (name: "JobId", value: job)])
+                                let recording = await sandbox.state.addRecording(callSid: callSid, duration: 3)
+                                try await deliver("/api/twilio/recording", PipelineFixture.recordingCallback(
+                                    account: account, callSid: callSid, recordingSid: recording.sid, start: recording.created, duration: 3))
+                                sent.append((job, recording.sid))
+                            }
+                            return sent
+                        }
+                    }
+                    group.addTask {
+                        for _ in 0..<3 {
+                            try await Task.sleep(for: .milliseconds(Int.random(in: 300...900)))
+                            await slot.server?.stop(grace: .zero)  // SIGKILL: no shutdown, no flush
+                            await slot.set(try await Self.serve(spec: spec, port: port, dataDir: dataDir, environment: environment, extra: serveArguments))
+                        }
+                        return []
+                    }
+                    return try await group.reduce(into: []) { $0 += $1 }
+                }
+                #expect(sent.count == 48)
+
+                // From the outside: every job's history has exactly its recordings' lines.
+                let expected = Dictionary(grouping: sent, by: \.job).mapValues(\.count)
+                let deadline = ContinuousClock.now + .seconds(90)
+                var histories: [String: String] = [:]
+                repeat {
+                    let records = try await sandbox.dump()["airtable"]?["tables"]?.arrayValue?.first?["records"]?.arrayValue ?? []
+                    for record in records {
+                        if let job = record["fields"]?["Job ID"]?.stringValue { histories[job] = record["fields"]?["job_history"]?.stringValue ?? "" }
+                    }
+                    if jobs.allSatisfy({ PipelineFixture.urlLines(histories[$0] ?? "").count >= expected[$0] ?? 0 }) { break }
+                    try await Task.sleep(for: .milliseconds(200))
+                } while ContinuousClock.now < deadline
+                var linkedKeys: [String] = []
+                for job in jobs {
+                    let urls = PipelineFixture.urlLines(histories[job] ?? "")
+                    #expect(urls.count == expected[job], "\(job): \(urls.count) lines for \(expected[job] ?? 0) recordings")
+                    linkedKeys += urls.compactMap { URL(string: $0)?.path }
+                }
+                #expect(Set(linkedKeys).count == linkedKeys.count, "a line was written twice")
+                #expect(!(histories.values.contains { $0.contains("pending upload") }))
+
+                // And in S3: one object per recording, each named by its own recording.
+                let listing = try JSONDecoder().decode(JSONValue.self, from: Data(try AWSCLI(moto: moto).run(
+                    ["s3api", "list-objects-v2", "--bucket", PipelineFixture.bucket, "--prefix", "recordings/"]).utf8))
+                let keys = listing["Contents"]?.arrayValue?.compactMap { $0["Key"]?.stringValue } ?? []
+                #expect(keys.count == 48)
+                #expect(Set(linkedKeys.map { String($0.drop { $0 == "/" }.drop { $0 != "/" }.dropFirst()) }) == Set(keys))
+                await slot.server?.stop()
+            }
+        }
+    }
+
+    @Test func startUpCheckHealthRoutesAndTheLiveWebhookCheck() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let port = freeLoopbackPort()
+                let (spec, environment) = try Self.setUp(moto: moto, sandbox: sandbox, port: port)
+                let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("recops-start-\(UUID().uuidString)").path
+
+                // Nothing applied yet: with --startup-check fail the service refuses to start.
+                let refused = try await RecopsBinary.run(["serve", "--spec", spec, "--port", "\(port)", "--data-dir", dataDir, "--startup-check", "fail"], environment: environment)
+                #expect(refused.status == 1)
+                #expect(refused.stderr.contains("the start-up check did not pass"))
+                #expect(refused.stderr.contains("s3.bucket/acme-call-recordings does not exist"))
+
+                let apply = try await RecopsBinary.run(["apply", "--spec", spec, "--auto-approve"], environment: environment)
+                #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+                let server = try await Self.serve(spec: spec, port: port, dataDir: dataDir, environment: environment, extra: ["--startup-check", "fail"])
+                defer { server.stop() }
+                let transport = AsyncHTTPClientTransport()
+                let ready = try await transport.send(HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(port)/readyz")!))
+                #expect(ready.status == 200, "\(String(decoding: ready.body, as: UTF8.self))")
+                let metrics = try await transport.send(HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(port)/metrics")!))
+                #expect(String(decoding: metrics.body, as: UTF8.self).contains("recops_queue_depth{state=\"received\"} 0"))
+
+                // The live answer records the whole call as the spec says.
+                let live = try await RecopsBinary.run(["verify", "--spec", spec, "--only", "webhook"], environment: environment)
+                #expect(live.status == 0, "\(live.stdout)\(live.stderr)")
+                #expect(live.stdout.hasPrefix("In sync: 1 resource match"))
+
+                // A spec asking for two channels: the running service answers mono, a failed check.
+                let (dual, _) = try Self.setUp(moto: moto, sandbox: sandbox, port: port) { $0.replacingOccurrences(of: "channels: mono", with: "channels: dual") }
+                let drift = try await RecopsBinary.run(["verify", "--spec", dual, "--only", "webhook"], environment: environment)
+                #expect(drift.status == 2)
+                #expect(drift.stdout.contains("<Recording channels> is 'mono', the spec says 'dual'"))
+
+                // Another auth token: Twilio's calls would be refused, and verify says so.
+                var wrongToken = environment
+                wrongToken["TWILIO_AUTH_TOKEN"] = "another-token"
+                let refusedProbe = try await RecopsBinary.run(["verify", "--spec", spec, "--only", "webhook"], environment: wrongToken)
+                #expect(refusedProbe.status == 2)
+                #expect(refusedProbe.stdout.contains("answered HTTP 403"))
+
+                server.stop()
+                let down = try await RecopsBinary.run(["verify", "--spec", spec, "--only", "webhook"], environment: environment)
+                #expect(down.status == 1)
+                #expect(down.stdout.contains("could not check (network)"))
+            }
+        }
+    }
+}
