@@ -4,7 +4,7 @@ import Logging
 import Transport
 
 /// Airtable's REST and metadata APIs: the Jobs table's records and fields.
-public struct AirtableClient: Sendable {
+public struct AirtableClient: Sendable, CustomStringConvertible {
     public struct Record: Sendable, Equatable {
         public var id: String
         public var fields: [String: JSONValue]
@@ -42,6 +42,9 @@ public struct AirtableClient: Sendable {
         self.retry = retry
         self.logger = logger
     }
+
+    /// Never the token.
+    public var description: String { "AirtableClient(\(baseURL.absoluteString), token redacted)" }
 
     private func send(_ operation: String, base: String, _ method: String, _ path: String, query: [(String, String)] = [], json: Data? = nil) async throws -> Data {
         var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false)!

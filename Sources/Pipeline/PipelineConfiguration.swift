@@ -3,7 +3,7 @@ import Foundation
 import Spec
 
 /// What the service needs from the spec and the environment, checked once at start-up.
-public struct PipelineConfiguration: Sendable {
+public struct PipelineConfiguration: Sendable, CustomStringConvertible {
     public struct Incomplete: Error, CustomStringConvertible {
         public var description: String
     }
@@ -57,6 +57,11 @@ public struct PipelineConfiguration: Sendable {
         self.authToken = authToken
         self.owner = owner
         self.dataDirectory = dataDirectory
+    }
+
+    /// Never the auth token.
+    public var description: String {
+        "PipelineConfiguration(app: \(appURL), bucket: \(bucket), account: \(accountSID), auth token redacted, owner: \(owner))"
     }
 
     /// Delay before transfer attempt `attempts + 1`.

@@ -7,7 +7,7 @@ import ServiceLifecycle
 ///
 /// It starts by releasing this replica's own claims, so work a crash interrupted resumes at once
 /// instead of waiting for the leases to expire.
-public struct RecordingWorker: Service {
+public struct RecordingWorker: Service, CustomStringConvertible {
     let pipeline: RecordingPipeline
     let logger: Logger
 
@@ -15,6 +15,10 @@ public struct RecordingWorker: Service {
         self.pipeline = pipeline
         self.logger = logger
     }
+
+    /// ServiceLifecycle logs its services; the default description would print the whole
+    /// configuration, secrets included.
+    public var description: String { "RecordingWorker(owner: \(pipeline.configuration.owner))" }
 
     public func run() async throws {
         let configuration = pipeline.configuration

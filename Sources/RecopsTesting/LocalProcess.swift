@@ -78,6 +78,11 @@ public final class LocalProcess: @unchecked Sendable {
 
     deinit { stop(grace: .zero) }
 
+    /// How the process ended (nil while it runs): its exit status, or the signal that ended it.
+    public var termination: (status: Int32, bySignal: Bool)? {
+        process.isRunning ? nil : (process.terminationStatus, process.terminationReason == .uncaughtSignal)
+    }
+
     /// What the process printed, for failure messages.
     public var output: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 }

@@ -3,7 +3,6 @@ import Foundation
 
 /// The composition root: the only place that reads the process environment, the clock and
 /// standard output, and the only place that decides exit codes.
-@main
 struct Recops: AsyncParsableCommand {
     static let version = "0.1.0"
 

@@ -130,7 +130,7 @@ import Twilio
 
     @Test func startUpCheckHealthRoutesAndTheLiveWebhookCheck() async throws {
         try await MotoServer.with { moto in
-            try await LocalSandbox.with { sandbox in
+            try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
                 let port = freeLoopbackPort()
                 let (spec, environment) = try Self.setUp(moto: moto, sandbox: sandbox, port: port)
                 let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("recops-start-\(UUID().uuidString)").path
@@ -143,7 +143,9 @@ import Twilio
 
                 let apply = try await RecopsBinary.run(["apply", "--spec", spec, "--auto-approve"], environment: environment)
                 #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
-                let server = try await Self.serve(spec: spec, port: port, dataDir: dataDir, environment: environment, extra: ["--startup-check", "fail"])
+                var debug = environment
+                debug["RECOPS_LOG_LEVEL"] = "trace"
+                let server = try await Self.serve(spec: spec, port: port, dataDir: dataDir, environment: debug, extra: ["--startup-check", "fail"])
                 defer { server.stop() }
                 let transport = AsyncHTTPClientTransport()
                 let ready = try await transport.send(HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(port)/readyz")!))
@@ -169,11 +171,38 @@ import Twilio
                 #expect(refusedProbe.status == 2)
                 #expect(refusedProbe.stdout.contains("answered HTTP 403"))
 
-                server.stop()
+                // A call through it, logged at debug level: no secret may reach the log.
+                let report = try await CallSimulator(twilio: sandbox.twilio(), authToken: sandbox.seed.authToken, transport: transport)
+                    .run(.init(to: sandbox.seed.numbers[0].phoneNumber, job: "1002"))
+                #expect(report.succeeded, "\(report.problems)")
+                let line = try await eventuallyLinked(sandbox, job: "J-1002")
+                #expect(line.contains("X-Amz-Signature="))
+
+                // SIGTERM: the service stops by itself, cleanly.
+                server.stop(grace: .seconds(15))
+                #expect(server.termination?.status == 0 && server.termination?.bySignal == false, "\(server.output.suffix(2000))")
+                let log = server.output
+                #expect(log.contains("worker stopped"))
+                for secret in [sandbox.seed.authToken, sandbox.seed.airtableToken, MotoServer.bootstrapCredentials.secretAccessKey, "X-Amz-Signature", "X-Amz-Credential"] {
+                    #expect(!log.contains(secret), "the log shows \(secret)")
+                }
+
                 let down = try await RecopsBinary.run(["verify", "--spec", spec, "--only", "webhook"], environment: environment)
                 #expect(down.status == 1)
                 #expect(down.stdout.contains("could not check (network)"))
             }
         }
     }
+}
+
+/// The job's first URL line, once it is there (at most 30 s).
+func eventuallyLinked(_ sandbox: LocalSandbox, job: String) async throws -> String {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while ContinuousClock.now < deadline {
+        let records = try await sandbox.dump()["airtable"]?["tables"]?.arrayValue?.first?["records"]?.arrayValue ?? []
+        let history = records.first { $0["fields"]?["Job ID"]?.stringValue == job }?["fields"]?["job_history"]?.stringValue ?? ""
+        if let line = PipelineFixture.urlLines(history).first { return line }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw PipelineFixture.Unsettled(description: "no line for \(job) within 30 s")
 }
