@@ -225,3 +225,43 @@ func eventually<T>(_ body: () async throws -> T?) async throws -> T {
     }
     throw PipelineFixture.Unsettled(description: "condition not met within 30 s")
 }
+
+/// The sweep's alerts, driven step by step (no worker): each fires when its condition starts.
+@Suite struct PipelineAlertTests {
+    @Test func aGrowingHistoryQueueAndACallThatNeverRecordedRaiseAlerts() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let alerts = try await AlertReceiver()
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, edit: {
+                    $0.replacingOccurrences(of: "  # webhook_url: https://hooks.example.com/recops", with: "  webhook_url: \(alerts.url)")
+                        .replacingOccurrences(of: "history_queue_threshold: 20", with: "history_queue_threshold: 1")
+                        .replacingOccurrences(of: "missing_recording_after: 10m", with: "missing_recording_after: 1s")
+                }, runWorker: false)
+                for _ in 0..<2 { try await fixture.recordedCall(job: "J-1001") }
+                // A call that completed, and whose recording never called back.
+                let silent = PipelineFixture.callSid()
+                #expect(try await fixture.post("/api/twilio/voice", [(name: "AccountSid", value: sandbox.seed.accountSID), (name: "CallSid", value: silent), (name: "JobId", value: "J-1003")]).status == 200)
+                #expect(try await fixture.post("/api/twilio/status", [(name: "AccountSid", value: sandbox.seed.accountSID), (name: "CallSid", value: silent), (name: "CallStatus", value: "completed")]).status == 204)
+
+                // Airtable is down: both recordings get stored, their lines wait, over the threshold of one.
+                await sandbox.state.startAirtableOutage(requests: 1000)
+                for _ in 0..<4 {
+                    if let work = try await fixture.store.claim(owner: "test", now: Date(), lease: 60) { try await fixture.pipeline.perform(work) }
+                }
+                #expect(try await fixture.store.countsByState() == [.stored: 2])
+                try await Task.sleep(for: .seconds(1.1))
+                let state = SweepState()
+                await fixture.pipeline.sweep(state: state)
+                await fixture.pipeline.sweep(state: state)  // still over: no second alert
+                let received = try await eventually { alerts.received.count >= 2 ? alerts.received : nil }
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(alerts.received.count == 2)
+                let kinds = Set(received.compactMap { $0["alert"]?.stringValue })
+                #expect(kinds == ["history_queue", "missing_recording"])
+                #expect(received.first { $0["alert"] == .string("missing_recording") }?["call_sid"] == .string(silent))
+                #expect(fixture.metrics.text().contains("recops_queue_depth{state=\"stored\"} 2"))
+                #expect(fixture.metrics.text().contains("recops_alerts_total{kind=\"history_queue\"} 1"))
+            }
+        }
+    }
+}
