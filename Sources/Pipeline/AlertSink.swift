@@ -4,8 +4,9 @@ import Spec
 import Transport
 
 /// Where alerts go: always an error-level log line and a metric; also a JSON POST to the spec's
-/// `alerts.webhook_url` when one is set. Delivery to the webhook is best effort (a failure is
-/// logged): the log and the metric are the record.
+/// `alerts.webhook_url` when one is set. Delivery to the webhook is best effort and off the
+/// pipeline's path (a slow or failing receiver never delays a recording; a failure is logged):
+/// the log and the metric are the record.
 public struct AlertSink: Sendable {
     let webhookURL: URL?
     let transport: any HTTPTransport
@@ -31,12 +32,15 @@ public struct AlertSink: Sendable {
         var body: [String: JSONValue] = ["alert": .string(kind), "message": .string(message),
                                          "at": .string(ISO8601DateFormatter().string(from: now()))]
         for (key, value) in details { body[key] = .string(value) }
-        do {
-            let response = try await transport.send(HTTPRequest(method: "POST", url: webhookURL, headers: [(name: "Content-Type", value: "application/json")],
-                                                                 body: Data(JSONValue.object(body).encoded().utf8)))
-            if !response.isSuccess { logger.warning("alert webhook answered HTTP \(response.status)", metadata: ["alert": "\(kind)"]) }
-        } catch {
-            logger.warning("alert webhook unreachable: \(Redaction.message(error))", metadata: ["alert": "\(kind)"])
+        let request = HTTPRequest(method: "POST", url: webhookURL, headers: [(name: "Content-Type", value: "application/json")],
+                                  body: Data(JSONValue.object(body).encoded().utf8))
+        Task { [transport, logger] in
+            do {
+                let response = try await transport.send(request)
+                if !response.isSuccess { logger.warning("alert webhook answered HTTP \(response.status)", metadata: ["alert": "\(kind)"]) }
+            } catch {
+                logger.warning("alert webhook unreachable: \(Redaction.message(error))", metadata: ["alert": "\(kind)"])
+            }
         }
     }
 }

@@ -30,8 +30,8 @@ public protocol JobStore: Sendable {
     /// Stored jobs still without their line, received before `date`.
     func overdueHistoryCount(receivedBefore date: Date) async throws -> Int
 
-    /// Completed calls with no recording callback, ended before `date`, not reported yet; each
-    /// is marked reported as it is returned.
+    /// Completed calls with no recording (no callback, or only Twilio's "absent"/"failed"), ended
+    /// before `date`, not reported yet; each is marked reported as it is returned.
     func takeCallsMissingRecordings(completedBefore date: Date) async throws -> [CallRecord]
 
     /// Whether a write transaction can be taken now (readiness).

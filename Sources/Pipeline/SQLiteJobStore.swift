@@ -220,7 +220,7 @@ public final class SQLiteJobStore: JobStore {
         try await immediate { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM calls c WHERE c.status = 'completed' AND c.completed_at < ? AND c.missing_reported = 0
-                  AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.call_sid = c.call_sid)
+                  AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.call_sid = c.call_sid AND r.state NOT IN ('absent', 'failed'))
                 """, arguments: [date.timeIntervalSince1970])
             let calls = rows.map(Self.callRecord)
             for call in calls {

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Load generator for `recops serve`: signed Twilio callbacks from concurrent senders.
+
+For each recording: a finished recording is created in the sandbox, the voice webhook names its
+job (JobId), then the recording status callback is sent and its acknowledgement timed. Afterwards
+it waits until every recording's line is in its job's history (read from the sandbox), so the
+run measures callback acknowledgement latency and end-to-end recordings per second.
+Standard library only. Prints one JSON object.
+
+Usage: pipeline_load.py --app URL --sandbox URL --account AC… --token TOKEN --jobs J-1,J-2 [--count 200] [--senders 50]
+"""
+import argparse, base64, concurrent.futures, hashlib, hmac, json, statistics, time, urllib.parse, urllib.request, uuid
+
+
+def sign(url, params, token):
+    payload = url + "".join(k + v for k, v in sorted(params))
+    return base64.b64encode(hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
+
+
+def post_form(url, params, token):
+    body = urllib.parse.urlencode(params).encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "X-Twilio-Signature": sign(url, params, token), "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+        return response.status
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--sandbox", required=True)
+    parser.add_argument("--account", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--jobs", required=True)
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--senders", type=int, default=50)
+    parser.add_argument("--duration", type=int, default=30, help="seconds per recording (the sandbox MP3 is 4000 bytes a second)")
+    parser.add_argument("--timeout", type=float, default=600)
+    args = parser.parse_args()
+    jobs = args.jobs.split(",")
+    auth = "Basic " + base64.b64encode(f"{args.account}:{args.token}".encode()).decode()
+
+    def prepare(n):
+        call_sid = "CA" + uuid.uuid4().hex
+        request = urllib.request.Request(args.sandbox + "/_sandbox/recordings", method="POST",
+                                         data=json.dumps({"call_sid": call_sid, "duration": args.duration}).encode(),
+                                         headers={"Authorization": auth, "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            recording = json.load(response)
+        job = jobs[n % len(jobs)]
+        assert post_form(args.app + "/api/twilio/voice", [("AccountSid", args.account), ("CallSid", call_sid), ("JobId", job)], args.token) == 200
+        return call_sid, recording, job
+
+    with concurrent.futures.ThreadPoolExecutor(args.senders) as pool:
+        prepared = list(pool.map(prepare, range(args.count)))
+
+    def send(item):
+        call_sid, recording, _ = item
+        params = [("AccountSid", args.account), ("CallSid", call_sid), ("RecordingSid", recording["sid"]),
+                  ("RecordingUrl", "https://api.twilio.com/x"), ("RecordingStatus", "completed"),
+                  ("RecordingDuration", str(args.duration)), ("RecordingChannels", "1"),
+                  ("RecordingStartTime", recording["start_time"]), ("RecordingSource", "StartCallRecording"),
+                  ("RecordingTrack", "both"), ("ErrorCode", "0")]
+        started = time.perf_counter()
+        status = post_form(args.app + "/api/twilio/recording", params, args.token)
+        return status, time.perf_counter() - started
+
+    first = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(args.senders) as pool:
+        results = list(pool.map(send, prepared))
+    acked = time.perf_counter()
+    latencies = sorted(latency for _, latency in results)
+
+    expected = len(prepared)
+    while True:
+        with urllib.request.urlopen(args.sandbox + "/_sandbox/state", timeout=30) as response:
+            records = json.load(response)["airtable"]["tables"][0]["records"]
+        lines = sum(r["fields"].get("job_history", "").count("| URL: ") for r in records)
+        if lines >= expected or time.perf_counter() - first > args.timeout:
+            break
+        time.sleep(0.05)
+    done = time.perf_counter()
+
+    def percentile(p):
+        return latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))]
+
+    print(json.dumps({
+        "recordings": expected, "senders": args.senders, "jobs": len(jobs),
+        "acknowledged_2xx": sum(1 for status, _ in results if 200 <= status < 300),
+        "ack_ms_p50": round(percentile(50) * 1000, 1), "ack_ms_p99": round(percentile(99) * 1000, 1),
+        "ack_ms_max": round(latencies[-1] * 1000, 1),
+        "callbacks_per_s": round(expected / (acked - first), 1),
+        "lines_written": lines, "end_to_end_s": round(done - first, 2),
+        "recordings_per_s": round(lines / (done - first), 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()
