@@ -1,22 +1,13 @@
+import Transport
+
 /// The few TwiML verbs the voice webhook answers with, XML-escaped.
 public struct TwiML: Sendable, CustomStringConvertible {
     private var verbs: [String] = []
 
     public init() {}
 
-    public static func escape(_ text: String) -> String {
-        var output = ""
-        for character in text {
-            switch character {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            case "\"": output += "&quot;"
-            case "'": output += "&apos;"
-            default: output.append(character)
-            }
-        }
-        return output
+    static func escape(_ text: String) -> String {
+        XMLNode.escape(text)
     }
 
     private static func attributes(_ pairs: [(String, String)]) -> String {

@@ -103,14 +103,7 @@ public struct WebhookRoutes: Sendable {
             return Self.text(.badRequest, "CallSid is missing or malformed\n")
         }
         let jobID = Self.jobID(parameters["JobId"])
-        do {
-            try await store.recordCall(CallRecord(callSid: callSid, from: parameters["From"], to: parameters["To"], jobID: jobID,
-                                                  status: parameters["CallStatus"] ?? "ringing", startedAt: pipeline.now()))
-        } catch {
-            // Not stored, not answered: Twilio tries the fallback URL, the caller is not left recorded-but-unknown.
-            logger.error("cannot store the call: \(Redaction.message(error))")
-            return Self.text(.serviceUnavailable, "store unavailable\n")
-        }
+        if let refusal = await storeCall(callSid, jobID: jobID, parameters) { return refusal }
         metrics.callback("voice", "accepted")
         var twiml = TwiML()
         if configuration.recording.enabled {
@@ -145,13 +138,7 @@ public struct WebhookRoutes: Sendable {
             let jobID = configuration.ivr.jobIdFromDigits.replacingOccurrences(of: "{digits}", with: digits)
             switch await lookUp(jobID) {
             case .found, .unknown:
-                do {
-                    try await store.recordCall(CallRecord(callSid: callSid, from: parameters["From"], to: parameters["To"], jobID: jobID,
-                                                          status: parameters["CallStatus"] ?? "in-progress", startedAt: pipeline.now()))
-                } catch {
-                    logger.error("cannot store the call's job: \(Redaction.message(error))")
-                    return Self.text(.serviceUnavailable, "store unavailable\n")
-                }
+                if let refusal = await storeCall(callSid, jobID: jobID, parameters) { return refusal }
                 finish(&twiml)
                 return Self.twiml(twiml)
             case .missing:
@@ -167,6 +154,19 @@ public struct WebhookRoutes: Sendable {
             finish(&twiml)
         }
         return Self.twiml(twiml)
+    }
+
+    /// Stores what the call told us; a 503 when the store cannot: Twilio then tries the number's
+    /// fallback URL rather than leaving a call recorded but unknown.
+    private func storeCall(_ callSid: String, jobID: String?, _ parameters: [String: String]) async -> Response? {
+        do {
+            try await store.recordCall(CallRecord(callSid: callSid, from: parameters["From"], to: parameters["To"], jobID: jobID,
+                                                  status: parameters["CallStatus"] ?? "in-progress", startedAt: pipeline.now()))
+            return nil
+        } catch {
+            logger.error("cannot store the call: \(Redaction.message(error))")
+            return Self.text(.serviceUnavailable, "store unavailable\n")
+        }
     }
 
     enum Lookup { case found, missing, unknown }
