@@ -201,9 +201,9 @@ public struct S3Client: Sendable {
     /// The same, streaming `file` (memory stays flat whatever its size). The file is hashed first,
     /// so the checksum S3 verifies is the file's own.
     @discardableResult
-    public func putObject(bucket: String, key: String, file: URL, contentType: String, encryption: S3.Encryption?,
+    public func putObject(bucket: String, key: String, file: URL, sha256: Data? = nil, contentType: String, encryption: S3.Encryption?,
                           ifNoneMatch: Bool = false, metadata: [String: String] = [:]) async throws -> String? {
-        let digest = try Self.sha256(of: file)
+        let digest = try sha256 ?? Self.sha256(of: file)
         var call = call("PutObject", "PUT", bucket: bucket, key: key)
         call.bodyFile = (file, digest.map { String(format: "%02x", $0) }.joined())
         call.headers = Self.putHeaders(sha256: digest, contentType: contentType, encryption: encryption, ifNoneMatch: ifNoneMatch, metadata: metadata)

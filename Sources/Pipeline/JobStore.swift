@@ -45,4 +45,6 @@ public enum Work: Sendable, Equatable {
     /// Append the due lines (URL lines and pending lines) of one job's recordings, in one
     /// read-modify-write of its record.
     case history(jobID: String, [RecordingJob])
+    /// Delete the Twilio copy of a linked recording whose S3 object is confirmed.
+    case cleanup(RecordingJob)
 }

@@ -51,6 +51,10 @@ public final class PipelineMetrics: Sendable {
         }
     }
 
+    public func qualityFailure() {
+        registry.makeCounter(name: "recops_quality_failures_total", labels: [], help: "Recordings that failed the quality check (stored all the same)").increment()
+    }
+
     public func alert(_ kind: String) {
         registry.makeCounter(name: "recops_alerts_total", labels: [("kind", kind)], help: "Alerts raised, by kind").increment()
     }

@@ -35,13 +35,22 @@ public struct RecordingJob: Sendable, Equatable {
     public var objectKey: String?
     public var objectSize: Int?
     public var pendingLineWritten: Bool
+    /// What the quality check found wrong with the audio (stored all the same), or nil.
+    public var qualityProblem: String?
+    /// SHA-256 of the uploaded bytes (base64, as S3 reports it).
+    public var objectSHA256: String?
+    /// The Twilio copy is to be deleted (spec: `delete_from_twilio_after_upload`) once the object
+    /// and the line are confirmed.
+    public var cleanupPending: Bool
+    public var twilioDeleted: Bool
     public var receivedAt: Date
     public var storedAt: Date?
     public var linkedAt: Date?
 
     public init(recordingSid: String, callSid: String, accountSid: String, startTime: Date, duration: Int?, jobID: String? = nil,
                 recordID: String? = nil, state: State, attempts: Int = 0, nextAttemptAt: Date, lastError: String? = nil,
-                objectKey: String? = nil, objectSize: Int? = nil, pendingLineWritten: Bool = false, receivedAt: Date,
+                objectKey: String? = nil, objectSize: Int? = nil, pendingLineWritten: Bool = false, qualityProblem: String? = nil,
+                objectSHA256: String? = nil, cleanupPending: Bool = false, twilioDeleted: Bool = false, receivedAt: Date,
                 storedAt: Date? = nil, linkedAt: Date? = nil) {
         self.recordingSid = recordingSid
         self.callSid = callSid
@@ -57,6 +66,10 @@ public struct RecordingJob: Sendable, Equatable {
         self.objectKey = objectKey
         self.objectSize = objectSize
         self.pendingLineWritten = pendingLineWritten
+        self.qualityProblem = qualityProblem
+        self.objectSHA256 = objectSHA256
+        self.cleanupPending = cleanupPending
+        self.twilioDeleted = twilioDeleted
         self.receivedAt = receivedAt
         self.storedAt = storedAt
         self.linkedAt = linkedAt

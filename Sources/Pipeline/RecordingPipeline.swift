@@ -41,6 +41,8 @@ public struct RecordingPipeline: Sendable {
             try await store.commit([await transfer(job)], owner: configuration.owner)
         case .history(let jobID, let jobs):
             try await store.commit(await appendHistory(jobID: jobID, jobs), owner: configuration.owner)
+        case .cleanup(let job):
+            try await store.commit([await deleteTwilioCopy(job)], owner: configuration.owner)
         }
     }
 
@@ -60,7 +62,17 @@ public struct RecordingPipeline: Sendable {
             let media = twilio.recordingMediaURL(sid: job.recordingSid, format: configuration.recording.format)
             let size = try await twilio.downloadRecording(mediaURL: media, to: file)
             guard size > 0 else { throw TransferError(description: "Twilio answered an empty recording") }
-            let key = try await upload(file, for: job)
+            // Checked before upload, stored whatever it finds: audio is never lost to a check.
+            if configuration.recording.format == "mp3", let problem = MP3Probe.problem(file: file, expectedSeconds: job.duration) {
+                job.qualityProblem = problem
+                metrics.qualityFailure()
+                logger.warning("recording failed the quality check; storing it anyway", metadata: ["recording_sid": "\(job.recordingSid)", "problem": "\(problem)"])
+            } else {
+                job.qualityProblem = nil
+            }
+            let digest = try S3Client.sha256(of: file)
+            let key = try await upload(file, sha256: digest, for: job)
+            job.objectSHA256 = digest.base64EncodedString()
             let finished = now()
             job.objectKey = key
             job.objectSize = size
@@ -103,11 +115,11 @@ public struct RecordingPipeline: Sendable {
     /// Writes with `If-None-Match: *`: an existing object is never overwritten. If the key is
     /// taken by this same recording (uploaded before a crash), that object is ours; if by another
     /// recording of the same call, the next suffix (`-2`, `-3`…) is tried.
-    func upload(_ file: URL, for job: RecordingJob) async throws -> String {
+    func upload(_ file: URL, sha256: Data, for job: RecordingJob) async throws -> String {
         for attempt in 1...20 {
             let key = layout.key(for: job, attempt: attempt)
             do {
-                try await s3.putObject(bucket: configuration.bucket, key: key, file: file, contentType: "audio/mpeg",
+                try await s3.putObject(bucket: configuration.bucket, key: key, file: file, sha256: sha256, contentType: "audio/mpeg",
                                        encryption: configuration.encryption, ifNoneMatch: true, metadata: ["recording-sid": job.recordingSid])
                 return key
             } catch let error as AWSError where error.status == 412 {
@@ -172,6 +184,8 @@ public struct RecordingPipeline: Sendable {
                     jobs[index].lastError = nil
                     jobs[index].state = .linked
                     jobs[index].linkedAt = done
+                    jobs[index].cleanupPending = configuration.recording.deleteFromTwilioAfterUpload
+                    jobs[index].nextAttemptAt = done
                     jobs[index].attempts = 0
                     metrics.callbackToHistory(.milliseconds(Int64(done.timeIntervalSince(jobs[index].receivedAt) * 1000)))
                     metrics.history("linked")
@@ -195,6 +209,33 @@ public struct RecordingPipeline: Sendable {
             }
         }
         return jobs
+    }
+
+    // MARK: Twilio clean-up
+
+    /// Deletes Twilio's copy, only once the S3 object is confirmed: its size and SHA-256 as S3
+    /// reports them equal what was downloaded (the line is written: the job is linked).
+    func deleteTwilioCopy(_ original: RecordingJob) async -> RecordingJob {
+        var job = original
+        do {
+            guard let key = job.objectKey, let info = try await s3.headObject(bucket: configuration.bucket, key: key) else {
+                throw TransferError(description: "the S3 object is missing: Twilio's copy is kept")
+            }
+            guard info.size == job.objectSize, let checksum = info.checksumSHA256, checksum == job.objectSHA256 else {
+                throw TransferError(description: "the S3 object (\(info.size) bytes, checksum \(info.checksumSHA256 ?? "none")) does not match the download: Twilio's copy is kept")
+            }
+            try await twilio.deleteRecording(sid: job.recordingSid)
+            job.cleanupPending = false
+            job.twilioDeleted = true
+            job.attempts = 0
+            logger.info("Twilio copy deleted", metadata: ["recording_sid": "\(job.recordingSid)"])
+        } catch {
+            job.attempts += 1
+            job.lastError = Redaction.message(error)
+            job.nextAttemptAt = now().addingTimeInterval(configuration.transferDelay(afterAttempts: job.attempts))
+            logger.warning("Twilio copy not deleted", metadata: ["recording_sid": "\(job.recordingSid)", "error": "\(job.lastError ?? "")"])
+        }
+        return job
     }
 
     /// The job id names no Airtable record: the recordings stay stored and are reported.

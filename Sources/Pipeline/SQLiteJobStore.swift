@@ -62,6 +62,14 @@ public final class SQLiteJobStore: JobStore {
                 );
                 """)
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE recordings ADD COLUMN quality_problem TEXT;
+                ALTER TABLE recordings ADD COLUMN object_sha256 TEXT;
+                ALTER TABLE recordings ADD COLUMN cleanup_pending INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE recordings ADD COLUMN twilio_deleted INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 
@@ -149,6 +157,14 @@ public final class SQLiteJobStore: JobStore {
                 try Self.mark(db, [job.recordingSid], owner: owner, until: t + lease, kind: "transfer")
                 return .transfer(job)
             }
+            if let row = try Row.fetchOne(db, sql: """
+                SELECT * FROM recordings WHERE state = 'linked' AND cleanup_pending = 1 AND next_attempt_at <= :now AND \(free)
+                ORDER BY next_attempt_at LIMIT 1
+                """, arguments: ["now": t]) {
+                let job = try Self.job(row)
+                try Self.mark(db, [job.recordingSid], owner: owner, until: t + lease, kind: "cleanup")
+                return .cleanup(job)
+            }
             return nil
         }
     }
@@ -166,11 +182,13 @@ public final class SQLiteJobStore: JobStore {
                 try db.execute(sql: """
                     UPDATE recordings SET job_id = ?, record_id = ?, state = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
                         object_key = ?, object_size = ?, pending_line_written = ?, stored_at = ?, linked_at = ?,
+                        quality_problem = ?, object_sha256 = ?, cleanup_pending = ?, twilio_deleted = ?,
                         claimed_by = NULL, claimed_until = NULL, claim_kind = NULL
                     WHERE recording_sid = ? AND (claimed_by IS NULL OR claimed_by = ?)
                     """, arguments: [job.jobID, job.recordID, job.state.rawValue, job.attempts, job.nextAttemptAt.timeIntervalSince1970,
                                      job.lastError, job.objectKey, job.objectSize, job.pendingLineWritten, job.storedAt?.timeIntervalSince1970,
-                                     job.linkedAt?.timeIntervalSince1970, job.recordingSid, owner])
+                                     job.linkedAt?.timeIntervalSince1970, job.qualityProblem, job.objectSHA256, job.cleanupPending, job.twilioDeleted,
+                                     job.recordingSid, owner])
             }
         }
     }
@@ -259,7 +277,8 @@ public final class SQLiteJobStore: JobStore {
             recordID: row["record_id"], state: state, attempts: row["attempts"],
             nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]), lastError: row["last_error"],
             objectKey: row["object_key"], objectSize: row["object_size"], pendingLineWritten: row["pending_line_written"],
-            receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+            qualityProblem: row["quality_problem"], objectSHA256: row["object_sha256"], cleanupPending: row["cleanup_pending"],
+            twilioDeleted: row["twilio_deleted"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
             storedAt: (row["stored_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             linkedAt: (row["linked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }

@@ -107,6 +107,7 @@ public struct Spec: Sendable, Equatable, Codable {
             public var format: String
             public var trim: String
             public var statusCallback: Webhook
+            public var deleteFromTwilioAfterUpload: Bool
         }
     }
 

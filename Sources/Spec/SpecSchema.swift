@@ -94,6 +94,7 @@ extension Schema {
             .optional("format", .string("media format downloaded from Twilio", values: ["mp3", "wav"], default: "mp3")),
             .optional("trim", .string("silence trimming", values: ["do-not-trim", "trim-silence"], default: "do-not-trim")),
             .required("status_callback", webhook("recording status callback")),
+            .optional("delete_from_twilio_after_upload", .boolean("delete Twilio's copy once the S3 object is confirmed (size and checksum) and the history line is written", default: false)),
         ])),
     ])
 

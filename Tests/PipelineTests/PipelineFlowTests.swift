@@ -265,3 +265,46 @@ func eventually<T>(_ body: () async throws -> T?) async throws -> T {
         }
     }
 }
+
+/// The runbook's optional clean-up and the quality check, live.
+@Suite struct RecordingCareTests {
+    @Test func twilioCopyIsDeletedOnlyAfterS3AndTheLineAreConfirmed() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox) {
+                    $0.replacingOccurrences(of: "delete_from_twilio_after_upload: false", with: "delete_from_twilio_after_upload: true")
+                }
+                let (sid, _) = try await fixture.recordedCall(job: "J-1001")
+                let deleted = try await eventually { () -> RecordingJob? in
+                    let job = try await fixture.store.job(sid)
+                    return job?.twilioDeleted == true ? job : nil
+                }
+                #expect(deleted.state == .linked)
+                #expect(await sandbox.state.recordings.contains { $0.sid == sid } == false)
+                let info = try await fixture.s3.headObject(bucket: PipelineFixture.bucket, key: deleted.objectKey!)
+                #expect(info?.checksumSHA256 == deleted.objectSHA256)
+                #expect(PipelineFixture.urlLines(try await fixture.history("J-1001")).count == 1)
+            }
+        }
+    }
+
+    @Test func aRecordingThatFailsTheQualityCheckIsStoredAndReported() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox)
+                // Twilio says 60 s; the media plays 5 s.
+                let callSid = PipelineFixture.callSid()
+                _ = try await fixture.post("/api/twilio/voice", [(name: "AccountSid", value: sandbox.seed.accountSID), (name: "CallSid", value: callSid), (name: "JobId", value: "J-1002")])
+                let recording = await sandbox.state.addRecording(callSid: callSid, duration: 5)
+                _ = try await fixture.post("/api/twilio/recording", PipelineFixture.recordingCallback(
+                    account: sandbox.seed.accountSID, callSid: callSid, recordingSid: recording.sid, start: recording.created, duration: 60))
+                let job = try #require(try await fixture.settle(expecting: 1).first)
+                #expect(job.state == .linked)
+                #expect(job.qualityProblem == "plays 5.0 s, Twilio says 60 s")
+                #expect(fixture.metrics.text().contains("recops_quality_failures_total 1"))
+                // Twilio's copy stays: clean-up is off by default.
+                #expect(await sandbox.state.recordings.contains { $0.sid == recording.sid })
+            }
+        }
+    }
+}
