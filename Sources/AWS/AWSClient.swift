@@ -27,6 +27,13 @@ public struct AWSClient: Sendable {
         self.logger = logger
     }
 
+    /// The same endpoints, transport and clock, signing with other credentials.
+    public func with(credentials: AWSCredentials, retry: RetryPolicy? = nil) -> AWSClient {
+        var configuration = configuration
+        configuration.credentials = credentials
+        return AWSClient(configuration: configuration, transport: transport, retry: retry ?? self.retry, now: now, logger: logger)
+    }
+
     /// One API call, in decoded parts.
     struct Call {
         var service: String

@@ -258,6 +258,23 @@ public struct S3Client: Sendable {
         try await aws.send(call("GetObject", "GET", bucket: bucket, key: key)).body
     }
 
+    /// Every object under `prefix`: key and size, all pages (ListObjectsV2).
+    public func listObjects(bucket: String, prefix: String) async throws -> [(key: String, size: Int)] {
+        var objects: [(key: String, size: Int)] = []
+        var token: String?
+        repeat {
+            var request = call("ListObjectsV2", "GET", bucket: bucket)
+            request.query = [(name: "list-type", value: "2"), (name: "prefix", value: prefix)] + (token.map { [(name: "continuation-token", value: $0)] } ?? [])
+            let response = try await aws.send(request)
+            guard let xml = XMLNode.parse(response.body) else { break }
+            objects += xml.children("Contents").compactMap { item in
+                item["Key"].map { ($0, Int(item["Size"] ?? "") ?? 0) }
+            }
+            token = xml["IsTruncated"] == "true" ? xml["NextContinuationToken"] : nil
+        } while token != nil
+        return objects
+    }
+
     /// The object's plain (unsigned) URL: what `public_url: true` links.
     public func objectURL(bucket: String, key: String) -> URL {
         aws.address(call("GetObject", "GET", bucket: bucket, key: key)).url

@@ -34,6 +34,15 @@ public protocol JobStore: Sendable {
     /// before `date`, not reported yet; each is marked reported as it is returned.
     func takeCallsMissingRecordings(completedBefore date: Date) async throws -> [CallRecord]
 
+    /// Jobs whose recording SID, call SID or job id is `identifier`.
+    func jobs(matching identifier: String) async throws -> [RecordingJob]
+    /// Jobs received since `date`, every state (for status and the operations page).
+    func jobs(receivedSince date: Date) async throws -> [RecordingJob]
+    /// Calls whose job stayed unknown, started since `date`.
+    func unmatchedCalls(since date: Date) async throws -> [CallRecord]
+    /// Puts a job back to be worked on from `state` at once (reconcile, the retry button).
+    func requeue(_ recordingSid: String, as state: RecordingJob.State, at now: Date) async throws -> Bool
+
     /// Whether a write transaction can be taken now (readiness).
     func isWritable() async -> Bool
 }

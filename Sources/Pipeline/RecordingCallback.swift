@@ -58,7 +58,7 @@ public struct RecordingCallback: Sendable, Equatable {
     }
 
     /// Twilio writes `Tue, 10 Jan 2023 04:46:10 +0000`.
-    static func parseRFC2822(_ text: String) -> Date? {
+    public static func parseRFC2822(_ text: String) -> Date? {
         for format in ["EEE, dd MMM yyyy HH:mm:ss Z", "dd MMM yyyy HH:mm:ss Z"] {
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")

@@ -11,9 +11,9 @@ import Twilio
 public struct RecordingPipeline: Sendable {
     public let configuration: PipelineConfiguration
     public let store: any JobStore
-    let s3: S3Client
-    let twilio: TwilioClient
-    let airtable: AirtableClient
+    public let s3: S3Client
+    public let twilio: TwilioClient
+    public let airtable: AirtableClient
     public let metrics: PipelineMetrics
     let alerts: AlertSink
     let layout: RecordingLayout

@@ -248,6 +248,36 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func jobs(matching identifier: String) async throws -> [RecordingJob] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM recordings WHERE recording_sid = ?1 OR call_sid = ?1 OR job_id = ?1 ORDER BY received_at",
+                             arguments: [identifier]).map(Self.job)
+        }
+    }
+
+    public func jobs(receivedSince date: Date) async throws -> [RecordingJob] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM recordings WHERE received_at >= ? ORDER BY received_at", arguments: [date.timeIntervalSince1970]).map(Self.job)
+        }
+    }
+
+    public func unmatchedCalls(since date: Date) async throws -> [CallRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM calls WHERE job_id IS NULL AND started_at >= ? ORDER BY started_at",
+                             arguments: [date.timeIntervalSince1970]).map(Self.callRecord)
+        }
+    }
+
+    public func requeue(_ recordingSid: String, as state: RecordingJob.State, at now: Date) async throws -> Bool {
+        try await immediate { db in
+            try db.execute(sql: """
+                UPDATE recordings SET state = ?, attempts = 0, next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL, claim_kind = NULL
+                WHERE recording_sid = ?
+                """, arguments: [state.rawValue, now.timeIntervalSince1970, recordingSid])
+            return db.changesCount > 0
+        }
+    }
+
     public func isWritable() async -> Bool {
         (try? await immediate { db in try db.execute(sql: "SELECT 1") }) != nil
     }

@@ -1,0 +1,130 @@
+import ArgumentParser
+import AWS
+import Foundation
+import Pipeline
+import Spec
+import Transport
+
+/// `recops status`: the daily check.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Queue depth, pending uploads with their age and error, unmatched calls, 24 h success rate and latency, storage used, key age.",
+        discussion: "Reads the job store (--data-dir, the service's), lists the bucket under recordings/ and the service user's access keys.")
+
+    @OptionGroup var specOptions: SpecOptions
+    @OptionGroup var dataDirOptions: DataDirOptions
+    @Option(help: "Output format: text or json.")
+    var format: ReportFormat = .text
+
+    func run() async throws {
+        Wiring.bootstrapLogging()
+        let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
+        let transport = AsyncHTTPClientTransport()
+        let wiring = try PipelineWiring(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "status-\(getpid())", transport: transport)
+        let status = try await PipelineStatus.collect(store: wiring.store, now: Date(), bucket: wiring.pipeline.configuration.bucket,
+                                                      s3: S3Client(aws: wiring.aws), iam: IAMClient(aws: wiring.aws), user: loaded.spec.iam?.user)
+        print(format == .json ? status.json.encoded(pretty: true) : status.text)
+    }
+}
+
+/// `recops reconcile`: every Twilio recording in a window, checked against S3 and the history.
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Find recordings Twilio holds that are not stored (right key, encrypted, same size) or not linked; --repair puts them through the pipeline.",
+        discussion: """
+            Exit 0 when everything is stored and linked, 2 when something is missing (after --repair: still
+            missing), 1 when it could not check. A repair goes through the job store and worker exactly as a
+            live callback does, so it is durable, and running it twice changes nothing the second time. It
+            can run beside a live `recops serve` on the same --data-dir.
+            """)
+
+    @OptionGroup var specOptions: SpecOptions
+    @OptionGroup var dataDirOptions: DataDirOptions
+    @Option(help: ArgumentHelp("First day (YYYY-MM-DD, UTC) of recordings to check (default: yesterday).", valueName: "date"))
+    var since: String?
+    @Option(help: ArgumentHelp("Last day (YYYY-MM-DD, UTC) to check (default: today).", valueName: "date"))
+    var until: String?
+    @Flag(help: "Put what is missing through the pipeline's store and worker, then wait for it.")
+    var repair = false
+    @Option(help: "Seconds to wait for the repairs to finish.")
+    var wait: Int = 300
+    @Option(help: "Output format: text or json.")
+    var format: ReportFormat = .text
+
+    func validate() throws {
+        for (name, value) in [("--since", since), ("--until", until)] {
+            if let value, value.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) == nil {
+                throw ValidationError("\(name) must be a day written YYYY-MM-DD, not '\(value)'")
+            }
+        }
+    }
+
+    func run() async throws {
+        Wiring.bootstrapLogging()
+        let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
+        let wiring = try PipelineWiring(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "reconcile-\(getpid())", transport: AsyncHTTPClientTransport())
+        let reconciler = Reconciler(pipeline: wiring.pipeline)
+        let day = DateFormatter()
+        day.locale = Locale(identifier: "en_US_POSIX")
+        day.timeZone = TimeZone(identifier: "UTC")
+        day.dateFormat = "yyyy-MM-dd"
+        let since = self.since ?? day.string(from: Date().addingTimeInterval(-86400))
+        let until = self.until ?? day.string(from: Date())
+        var report: Reconciler.Report
+        do {
+            report = try await reconciler.run(since: since, until: until, repair: repair)
+        } catch {
+            Wiring.writeError("could not check: \(Redaction.message(error))")
+            throw CommandExit.failure
+        }
+        if repair {
+            let queued = report.findings.filter(\.queued).map(\.recordingSid)
+            if !queued.isEmpty {
+                let settled = try await wiring.work(until: queued, timeout: .seconds(wait))
+                if !settled { Wiring.writeError("reconcile: repairs still under way after \(wait) s; the service's worker finishes them") }
+                report = try await reconciler.run(since: since, until: until, repair: false)
+            }
+        }
+        print(format == .json ? report.json.encoded(pretty: true) : report.text)
+        if !report.missing.isEmpty { throw CommandExit.drift }
+    }
+}
+
+/// `recops recordings url`: a fresh link on demand.
+struct RecordingsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recordings",
+        abstract: "Work with stored recordings.",
+        subcommands: [URLCommand.self])
+
+    struct URLCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "url",
+            abstract: "Print a fresh link (presigned for signed_url_ttl) to each recording a call SID, recording SID or job id names.")
+
+        @OptionGroup var specOptions: SpecOptions
+        @OptionGroup var dataDirOptions: DataDirOptions
+        @Argument(help: "A CallSid (CA…), RecordingSid (RE…) or job id.")
+        var identifier: String
+        @Flag(help: "Also append a history line with the new link to the job's record.")
+        var appendHistory = false
+
+        func run() async throws {
+            Wiring.bootstrapLogging()
+            let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
+            let wiring = try PipelineWiring(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
+            let links = RecordingLinks(pipeline: wiring.pipeline)
+            do {
+                for (job, url) in try await links.links(for: identifier) {
+                    print("\(job.recordingSid) \(job.jobID ?? "-") \(url)")
+                    if appendHistory { try await links.appendLine(for: job, url: url) }
+                }
+            } catch let error as RecordingLinks.NotFound {
+                Wiring.writeError("recordings url: \(error)")
+                throw CommandExit.failure
+            }
+        }
+    }
+}
