@@ -1,0 +1,96 @@
+import AWS
+import Foundation
+import Pipeline
+import RecopsTesting
+import Testing
+import Twilio
+
+/// A made-up outage: callbacks lost while the service was down, an object deleted and a line
+/// erased behind its back. Reconcile finds each; a repair heals each exactly once.
+@Suite struct ReconcilerTests {
+    @Test func anOutageIsFoundAndHealedExactlyOnce() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox)
+                let (kept, _) = try await fixture.recordedCall(job: "J-1001")
+                let (deleted, _) = try await fixture.recordedCall(job: "J-1002")
+                let (erased, _) = try await fixture.recordedCall(job: "J-1003")
+                _ = try await fixture.settle(expecting: 3)
+
+                // The outage: two calls named their job, recorded, and their callbacks never arrived.
+                var lost: [String] = []
+                for job in ["J-1001", "J-1002"] {
+                    let callSid = PipelineFixture.callSid()
+                    _ = try await fixture.post("/api/twilio/voice", [(name: "AccountSid", value: sandbox.seed.accountSID), (name: "CallSid", value: callSid), (name: "JobId", value: job)])
+                    lost.append(await sandbox.state.addRecording(callSid: callSid, duration: 4).sid)
+                }
+                // Behind the service's back: one object deleted, one line erased.
+                let deletedKey = try #require(try await fixture.store.job(deleted)?.objectKey)
+                _ = try AWSCLI(moto: moto).run(["s3api", "delete-object", "--bucket", PipelineFixture.bucket, "--key", deletedKey])
+                let airtable = sandbox.airtable()
+                let record = try #require(try await airtable.findRecord(base: sandbox.seed.baseID, table: "Jobs", field: "Job ID", equals: "J-1003"))
+                try await airtable.updateRecord(base: sandbox.seed.baseID, table: "Jobs", id: record.id, fields: ["job_history": .string("")])
+
+                let reconciler = Reconciler(pipeline: fixture.pipeline)
+                let report = try await reconciler.run(since: nil, until: nil, repair: false)
+                #expect(report.checked == 5)
+                let problems = Dictionary(uniqueKeysWithValues: report.missing.map { ($0.recordingSid, $0.problem) })
+                #expect(problems == [lost[0]: .notReceived, lost[1]: .notReceived, deleted: .notStored, erased: .notLinked])
+                #expect(problems[kept] == nil)
+                #expect(report.text.hasSuffix("4 of 5 recordings need attention."))
+
+                let repair = try await reconciler.run(since: nil, until: nil, repair: true)
+                #expect(repair.findings.filter(\.queued).count == 4)
+                _ = try await fixture.settle(expecting: 5)
+                let after = try await reconciler.run(since: nil, until: nil, repair: true)
+                #expect(after.missing.isEmpty, "\(after.text)")
+                #expect(after.findings.filter(\.queued).isEmpty)
+
+                // Exactly once: one line per recording, the lost ones under their jobs.
+                #expect(PipelineFixture.urlLines(try await fixture.history("J-1001")).count == 2)
+                #expect(PipelineFixture.urlLines(try await fixture.history("J-1002")).count == 2)
+                #expect(PipelineFixture.urlLines(try await fixture.history("J-1003")).count == 1)
+                #expect(try await fixture.s3.headObject(bucket: PipelineFixture.bucket, key: deletedKey) != nil)
+                for sid in lost {
+                    #expect(try await fixture.store.job(sid)?.state == .linked)
+                }
+            }
+        }
+    }
+
+    @Test func statusAndFreshLinksReadTheStore() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox)
+                let callSid = PipelineFixture.callSid()
+                let (sid, _) = try await fixture.recordedCall(job: "J-1002", callSid: callSid)
+                try await fixture.recordedCall(job: nil)
+                _ = try await fixture.settle(expecting: 2)
+
+                let status = try await PipelineStatus.collect(store: fixture.store, now: Date(), bucket: PipelineFixture.bucket, s3: fixture.s3,
+                                                              iam: IAMClient(aws: moto.client()), user: "recording-pipeline")
+                #expect(status.received == 2 && status.linked == 1)
+                #expect(status.successRate == 0.5)
+                #expect(status.unmatchedRecordings.count == 1)
+                #expect(status.latency(percentile: 95) != nil)
+                #expect(status.hours.count == 24 && status.hours.last?.recordings == 2)
+                guard case .success(let storage) = status.storage else { Issue.record("storage not counted"); return }
+                #expect(storage.objects == 2)
+                #expect(status.text.contains("Queue: received 0, upload_pending 0, stored 0, linked 1, unmatched 1"))
+                #expect(status.json["success_rate"] == .number(0.5))
+
+                // A fresh link for the call, and on request a second line carrying it.
+                let links = RecordingLinks(pipeline: fixture.pipeline)
+                let found = try await links.links(for: callSid)
+                #expect(found.map(\.job.recordingSid) == [sid])
+                try await Task.sleep(for: .seconds(1.1))  // a new signing second: a new URL
+                let fresh = try #require(try await links.links(for: "J-1002").first)
+                #expect(fresh.url != found[0].url)
+                try await links.appendLine(for: fresh.job, url: fresh.url)
+                let lines = PipelineFixture.urlLines(try await fixture.history("J-1002"))
+                #expect(lines.count == 2 && lines.last == fresh.url)
+                await #expect(throws: RecordingLinks.NotFound.self) { _ = try await links.links(for: "J-4242") }
+            }
+        }
+    }
+}
