@@ -68,6 +68,7 @@ let package = Package(
             dependencies: [
                 "Spec", "Transport", "AWS", "Twilio", "Airtable",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -20,6 +20,8 @@ public struct PipelineConfiguration: Sendable, CustomStringConvertible {
     /// The Twilio account whose callbacks are accepted, and the auth token that signs them.
     public var accountSID: String
     public var authToken: String
+    /// The service's IAM user (its key ages show on the operations page).
+    public var iamUser: String?
 
     /// Names this replica's claims; a restarted replica releases its own claims at once.
     public var owner: String
@@ -55,6 +57,7 @@ public struct PipelineConfiguration: Sendable, CustomStringConvertible {
         self.alerts = alerts
         self.accountSID = accountSID
         self.authToken = authToken
+        iamUser = spec.iam?.user
         self.owner = owner
         self.dataDirectory = dataDirectory
     }

@@ -15,14 +15,12 @@ import Twilio
 /// before the answer: the worker does the rest.
 public struct WebhookRoutes: Sendable {
     let pipeline: RecordingPipeline
-    let airtable: AirtableClient
     let readiness: @Sendable () async -> [String]
     let logger: Logger
 
     /// `readiness` returns the problems that make the service unready (none: ready).
-    public init(pipeline: RecordingPipeline, airtable: AirtableClient, readiness: @escaping @Sendable () async -> [String], logger: Logger) {
+    public init(pipeline: RecordingPipeline, readiness: @escaping @Sendable () async -> [String], logger: Logger) {
         self.pipeline = pipeline
-        self.airtable = airtable
         self.readiness = readiness
         self.logger = logger
     }
@@ -176,7 +174,7 @@ public struct WebhookRoutes: Sendable {
     private func lookUp(_ jobID: String) async -> Lookup {
         let settings = configuration.airtable
         let timeout = configuration.lookupTimeout
-        let client = airtable
+        let client = pipeline.airtable
         return await withTaskGroup(of: Lookup.self) { group in
             group.addTask {
                 do {

@@ -39,8 +39,10 @@ public final class PipelineFixture: Sendable {
 
     /// `s3Endpoint`: where the pipeline sends S3 requests (default moto's; a dead port stages an
     /// outage). `runWorker: false` leaves the steps to the test.
+    /// `adminToken`: turns the operations page on.
     public init(moto: MotoServer, sandbox: LocalSandbox, s3Endpoint: URL? = nil, edit: (String) -> String = { $0 },
-                configure: (inout PipelineConfiguration) -> Void = { _ in }, directory: URL? = nil, runWorker: Bool = true) async throws {
+                configure: (inout PipelineConfiguration) -> Void = { _ in }, directory: URL? = nil, runWorker: Bool = true,
+                adminToken: String? = nil) async throws {
         self.sandbox = sandbox
         let port = freeLoopbackPort()
         let app = "http://127.0.0.1:\(port)"
@@ -78,10 +80,11 @@ public final class PipelineFixture: Sendable {
                                metrics: metrics, logger: quietServerLogger("test.alerts"), now: { Date() })
         pipeline = RecordingPipeline(configuration: configuration, store: store, s3: s3, twilio: twilio, airtable: airtable,
                                      metrics: metrics, alerts: alerts, now: { Date() }, logger: quietServerLogger("test.pipeline"))
-        let routes = WebhookRoutes(pipeline: pipeline, airtable: airtable, readiness: { [] }, logger: quietServerLogger("test.webhooks"))
+        let routes = WebhookRoutes(pipeline: pipeline, readiness: { [] }, logger: quietServerLogger("test.webhooks"))
         let worker = runWorker ? RecordingWorker(pipeline: pipeline, logger: quietServerLogger("test.worker")) : nil
         let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let application = PipelineServer.buildApplication(routes: routes, worker: worker, host: "127.0.0.1", port: port,
+        let ops = OpsRoutes(pipeline: pipeline, adminToken: adminToken, logger: quietServerLogger("test.ops"))
+        let application = PipelineServer.buildApplication(routes: routes, ops: ops, worker: worker, host: "127.0.0.1", port: port,
                                                           logger: quietServerLogger("test.pipeline.http")) { bound in
             continuation.yield(bound)
             continuation.finish()

@@ -22,7 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
             /api/twilio/status (all signature-checked against app.url); GET /healthz, /readyz, /metrics.
 
             Environment: AWS credentials (as for apply), TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (the
-            token checks webhook signatures), AIRTABLE_TOKEN; RECOPS_LOG_LEVEL (default info).
+            token checks webhook signatures), AIRTABLE_TOKEN; RECOPS_ADMIN_TOKEN turns on the operations page
+            GET /ops (sign in with it, or send it as a bearer token); RECOPS_LOG_LEVEL (default info).
             """
     )
 
@@ -60,48 +61,26 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "recops.serve")
         let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
         let spec = loaded.spec
-        let (account, token) = try Wiring.twilioSigningSecret()
         let transport = AsyncHTTPClientTransport()
-        // The store's schedule does the patient retrying; each client retries only briefly.
-        let aws = try Wiring.awsClient(region: spec.aws?.region ?? "us-east-1", transport: transport, retry: RetryPolicy(maxAttempts: 2))
-        let twilio = try Wiring.twilioClient(transport: transport, retry: RetryPolicy(maxAttempts: 2))
-        let airtable = try Wiring.airtableClient(transport: transport, retry: RetryPolicy(maxAttempts: 2))
-
         if startupCheck != .off {
             try await checkAtStartup(loaded, transport: transport, logger: logger)
         }
-
-        let directory = URL(fileURLWithPath: dataDir, isDirectory: true).standardizedFileURL
-        let store: SQLiteJobStore
-        var configuration: PipelineConfiguration
-        do {
-            store = try SQLiteJobStore(directory: directory)
-            configuration = try PipelineConfiguration(spec: spec, accountSID: account, authToken: token,
-                                                      owner: replicaId ?? "\(ProcessInfo.processInfo.hostName):\(directory.path)", dataDirectory: directory)
-        } catch {
-            Wiring.writeError("serve: \(error)")
-            throw CommandExit.failure
-        }
-        configuration.concurrency = concurrency
-        if let seconds = Wiring.environment["RECOPS_RETRY_BASE_SECONDS"].flatMap(Double.init) { configuration.retryBase = seconds }
-        if let seconds = Wiring.environment["RECOPS_AIRTABLE_THROTTLE_PAUSE_SECONDS"].flatMap(Double.init) { configuration.throttleDelay = seconds }
-
-        let bucket = configuration.bucket
-        let appURL = configuration.appURL
-        let metrics = PipelineMetrics()
-        let alerts = AlertSink(webhookURL: spec.alerts?.webhookUrl.flatMap(URL.init(string:)), transport: transport, metrics: metrics,
-                               logger: Logger(label: "recops.alerts"), now: { Date() })
-        let s3 = S3Client(aws: aws)
-        let pipeline = RecordingPipeline(configuration: configuration, store: store, s3: s3, twilio: twilio, airtable: airtable,
-                                         metrics: metrics, alerts: alerts, now: { Date() }, logger: Logger(label: "recops.pipeline"))
-        let routes = WebhookRoutes(pipeline: pipeline, airtable: airtable, readiness: {
+        let wiring = try PipelineWiring(spec: spec, dataDir: dataDir, replicaID: replicaId, transport: transport) { $0.concurrency = concurrency }
+        let pipeline = wiring.pipeline
+        let store = wiring.store
+        let s3 = pipeline.s3
+        let bucket = pipeline.configuration.bucket
+        let appURL = pipeline.configuration.appURL
+        let directory = pipeline.configuration.dataDirectory
+        let routes = WebhookRoutes(pipeline: pipeline, readiness: {
             var problems: [String] = []
             if await !store.isWritable() { problems.append("job store: not writable") }
             if let problem = await Self.s3Problem(s3, bucket: bucket) { problems.append("s3: \(problem)") }
             return problems
         }, logger: Logger(label: "recops.webhooks"))
         let worker = RecordingWorker(pipeline: pipeline, logger: Logger(label: "recops.worker"))
-        let app = PipelineServer.buildApplication(routes: routes, worker: worker, host: host, port: port, logger: Logger(label: "recops.http")) { bound in
+        let ops = OpsRoutes(pipeline: pipeline, adminToken: Wiring.environment["RECOPS_ADMIN_TOKEN"], logger: Logger(label: "recops.ops"))
+        let app = PipelineServer.buildApplication(routes: routes, ops: ops, worker: worker, host: host, port: port, logger: Logger(label: "recops.http")) { bound in
             // On standard output, unbuffered, so a script that started it with --port 0 learns the port.
             FileHandle.standardOutput.write(Data("recops serve listening on http://\(host):\(bound)\n".utf8))
             logger.info("serving", metadata: ["data_dir": "\(directory.path)", "app_url": "\(appURL)", "port": "\(bound)"])

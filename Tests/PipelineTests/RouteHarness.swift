@@ -53,7 +53,7 @@ struct RouteHarness {
                                      metrics: metrics, alerts: AlertSink(webhookURL: nil, transport: AsyncHTTPClientTransport(), metrics: metrics,
                                                                          logger: quietServerLogger("test"), now: { Date() }),
                                      now: { Date() }, logger: quietServerLogger("test"))
-        routes = WebhookRoutes(pipeline: pipeline, airtable: airtable, readiness: { [] }, logger: quietServerLogger("test"))
+        routes = WebhookRoutes(pipeline: pipeline, readiness: { [] }, logger: quietServerLogger("test"))
     }
 
     func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {

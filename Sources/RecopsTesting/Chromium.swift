@@ -1,0 +1,53 @@
+import Foundation
+
+/// Headless Chromium (Debian's `chromium`), for testing pages in a real browser: the DOM after
+/// the page's navigations, and screenshots.
+public enum Chromium {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    static let common = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                         "--hide-scrollbars", "--virtual-time-budget=8000"]
+
+    /// The DOM of `url` once its navigations (a form that submits itself, redirects) are done.
+    public static func dumpDOM(_ url: URL) async throws -> String {
+        try await run(common + ["--dump-dom", url.absoluteString])
+    }
+
+    /// A PNG of `url` at `width`×`height` written to `file`.
+    public static func screenshot(_ url: URL, to file: URL, width: Int = 1280, height: Int = 1800) async throws {
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        _ = try await run(common + ["--screenshot=\(file.path)", "--window-size=\(width),\(height)", url.absoluteString])
+        guard FileManager.default.fileExists(atPath: file.path) else { throw Failure(description: "chromium wrote no screenshot to \(file.path)") }
+    }
+
+    /// Waits on a thread of its own (never on Swift concurrency's few threads), at most 60 s.
+    static func run(_ arguments: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                    process.arguments = ["chromium"] + arguments
+                    let out = Pipe()
+                    process.standardOutput = out
+                    process.standardError = FileHandle.nullDevice
+                    let profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)")
+                    process.arguments! += ["--user-data-dir=\(profile.path)"]
+                    defer { try? FileManager.default.removeItem(at: profile) }
+                    try process.run()
+                    let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
+                    let data = out.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    killer.cancel()
+                    guard process.terminationStatus == 0 else {
+                        throw Failure(description: "chromium exited with \(process.terminationStatus) (is Debian's chromium installed? scripts/test installs it)")
+                    }
+                    return String(decoding: data, as: UTF8.self)
+                })
+            }.start()
+        }
+    }
+}
