@@ -195,6 +195,69 @@ import Twilio
     }
 }
 
+extension ServeCommandTests {
+    @Test func theRunbookChoresAsCommands() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
+                let port = freeLoopbackPort()
+                let (spec, environment) = try Self.setUp(moto: moto, sandbox: sandbox, port: port)
+                #expect(try await RecopsBinary.run(["apply", "--spec", spec, "--auto-approve"], environment: environment).status == 0)
+                let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("recops-ops-\(UUID().uuidString)").path
+                let server = try await Self.serve(spec: spec, port: port, dataDir: dataDir, environment: environment, extra: ["--startup-check", "off"])
+                defer { server.stop() }
+                let transport = AsyncHTTPClientTransport()
+                let simulator = CallSimulator(twilio: sandbox.twilio(), authToken: sandbox.seed.authToken, transport: transport)
+                let first = try await simulator.run(.init(to: sandbox.seed.numbers[0].phoneNumber, job: "1001"))
+                _ = try await eventuallyLinked(sandbox, job: "J-1001")
+                // A callback lost in an outage: the call named its job, the recording exists, nothing arrived.
+                let lostCall = PipelineFixture.callSid()
+                let voice = [(name: "AccountSid", value: sandbox.seed.accountSID), (name: "CallSid", value: lostCall), (name: "JobId", value: "J-1002")]
+                let url = "http://127.0.0.1:\(port)/api/twilio/voice"
+                _ = try await transport.send(HTTPRequest(method: "POST", url: URL(string: url)!, headers: [
+                    (name: "X-Twilio-Signature", value: TwilioSignature.compute(url: url, parameters: voice, authToken: sandbox.seed.authToken)),
+                    (name: "Content-Type", value: "application/x-www-form-urlencoded")], body: Data(FormEncoding.encode(voice).utf8)))
+                let lost = await sandbox.state.addRecording(callSid: lostCall, duration: 4)
+                let common = ["--spec", spec, "--data-dir", dataDir]
+
+                let found = try await RecopsBinary.run(["reconcile"] + common, environment: environment)
+                #expect(found.status == 2, "\(found.stdout)\(found.stderr)")
+                #expect(found.stdout.contains("! \(lost.sid) call \(lostCall) job J-1002: not_received"))
+                #expect(found.stdout.hasSuffix("1 of 2 recordings need attention.\n"))
+                let repaired = try await RecopsBinary.run(["reconcile", "--repair"] + common, environment: environment)
+                #expect(repaired.status == 0, "\(repaired.stdout)\(repaired.stderr)")
+                #expect(repaired.stdout.hasSuffix("All 2 recordings are stored and linked.\n"))
+                _ = try await eventuallyLinked(sandbox, job: "J-1002")
+
+                let status = try await RecopsBinary.run(["status", "--format", "json"] + common, environment: environment)
+                #expect(status.status == 0, "\(status.stderr)")
+                let report = try JSONDecoder().decode(JSONValue.self, from: Data(status.stdout.utf8))
+                #expect(report["queue"]?["linked"] == .number(2))
+                #expect(report["storage"]?["objects"] == .number(2))
+
+                let link = try await RecopsBinary.run(["recordings", "url", first.recordingSid!, "--append-history"] + common, environment: environment)
+                #expect(link.status == 0, "\(link.stderr)")
+                #expect(link.stdout.hasPrefix("\(first.recordingSid!) J-1001 http://"))
+                let records = try await sandbox.dump()["airtable"]?["tables"]?.arrayValue?.first?["records"]?.arrayValue ?? []
+                let history = records.first { $0["fields"]?["Job ID"]?.stringValue == "J-1001" }?["fields"]?["job_history"]?.stringValue ?? ""
+                #expect(PipelineFixture.urlLines(history).count == 2)
+                let unknown = try await RecopsBinary.run(["recordings", "url", "J-4242"] + common, environment: environment)
+                #expect(unknown.status == 1)
+                #expect(unknown.stderr.contains("no stored recording has the recording SID, call SID or job id 'J-4242'"))
+
+                let created = try await RecopsBinary.run(["keys", "rotate", "--spec", spec, "--output", "json"], environment: environment)
+                #expect(created.status == 0, "\(created.stderr)")
+                let key = try JSONDecoder().decode(JSONValue.self, from: Data(created.stdout.utf8))
+                let firstKey = try #require(key["AccessKeyId"]?.stringValue)
+                #expect(created.stderr.contains("no key retired"))
+                let rotated = try await RecopsBinary.run(["keys", "rotate", "--spec", spec, "--retire-old"], environment: environment)
+                #expect(rotated.status == 0, "\(rotated.stderr)")
+                #expect(rotated.stdout.hasPrefix("AWS_ACCESS_KEY_ID="))
+                #expect(rotated.stderr.contains("retired \(firstKey)"))
+            }
+        }
+    }
+}
+
 /// The job's first URL line, once it is there (at most 30 s).
 func eventuallyLinked(_ sandbox: LocalSandbox, job: String) async throws -> String {
     let deadline = ContinuousClock.now + .seconds(30)
