@@ -58,6 +58,7 @@ let package = Package(
             dependencies: [
                 "Spec", "Twilio", "Transport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -95,7 +96,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "SpecTests", dependencies: ["Spec"]),
+        .testTarget(name: "SpecTests", dependencies: ["Spec", "RecopsTesting"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "TwilioTests", dependencies: ["Twilio", "Transport", "RecopsTesting", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "AirtableTests", dependencies: ["Airtable", "Transport", "Spec", "RecopsTesting"]),

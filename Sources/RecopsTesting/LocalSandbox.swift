@@ -39,14 +39,15 @@ public final class LocalSandbox: Sendable {
         return try await body(sandbox)
     }
 
-    public func twilio(authToken: String? = nil, transport: any HTTPTransport = AsyncHTTPClientTransport()) -> TwilioClient {
+    /// `through`: another base URL to reach it by (a fault proxy in front of it).
+    public func twilio(authToken: String? = nil, transport: any HTTPTransport = AsyncHTTPClientTransport(), through: URL? = nil) -> TwilioClient {
         TwilioClient(credentials: .init(accountSID: seed.accountSID, username: seed.accountSID, password: authToken ?? seed.authToken),
-                     baseURL: baseURL, transport: transport, retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10)), logger: Logger(label: "test.twilio"))
+                     baseURL: through ?? baseURL, transport: transport, retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10)), logger: Logger(label: "test.twilio"))
     }
 
     public func airtable(token: String? = nil, limiter: RateLimiter = RateLimiter(), transport: any HTTPTransport = AsyncHTTPClientTransport(),
-                         retry: RetryPolicy = RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10))) -> AirtableClient {
-        AirtableClient(token: token ?? seed.airtableToken, baseURL: baseURL, transport: transport, limiter: limiter, retry: retry, logger: Logger(label: "test.airtable"))
+                         retry: RetryPolicy = RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10)), through: URL? = nil) -> AirtableClient {
+        AirtableClient(token: token ?? seed.airtableToken, baseURL: through ?? baseURL, transport: transport, limiter: limiter, retry: retry, logger: Logger(label: "test.airtable"))
     }
 
     /// The sandbox's state as `GET /_sandbox/state` shows it.

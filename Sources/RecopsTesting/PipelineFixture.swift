@@ -39,8 +39,10 @@ public final class PipelineFixture: Sendable {
 
     /// `s3Endpoint`: where the pipeline sends S3 requests (default moto's; a dead port stages an
     /// outage). `runWorker: false` leaves the steps to the test.
-    /// `adminToken`: turns the operations page on.
-    public init(moto: MotoServer, sandbox: LocalSandbox, s3Endpoint: URL? = nil, edit: (String) -> String = { $0 },
+    /// `adminToken`: turns the operations page on. `twilioEndpoint`/`airtableEndpoint`: where the
+    /// pipeline reaches the sandbox (a fault proxy); set-up always goes direct.
+    public init(moto: MotoServer, sandbox: LocalSandbox, s3Endpoint: URL? = nil, twilioEndpoint: URL? = nil, airtableEndpoint: URL? = nil,
+                edit: (String) -> String = { $0 },
                 configure: (inout PipelineConfiguration) -> Void = { _ in }, directory: URL? = nil, runWorker: Bool = true,
                 adminToken: String? = nil) async throws {
         self.sandbox = sandbox
@@ -55,11 +57,15 @@ public final class PipelineFixture: Sendable {
         sourceMap = loaded.sourceMap
 
         // The accounts, as `recops apply` sets them up.
-        let twilio = sandbox.twilio()
-        let airtable = sandbox.airtable(limiter: RateLimiter(pauseAfterThrottle: .seconds(1)))
+        // One limiter for set-up and service alike, as in one recops process: together they keep
+        // to the base's 5 requests a second.
+        let limiter = RateLimiter(pauseAfterThrottle: .seconds(1))
         try await Self.applyAWS(moto: moto, spec: spec)
-        let services = Engine(resources: TwilioResources.make(spec: spec, twilio: twilio) + AirtableResources.make(spec: spec, airtable: airtable))
+        let services = Engine(resources: TwilioResources.make(spec: spec, twilio: sandbox.twilio())
+            + AirtableResources.make(spec: spec, airtable: sandbox.airtable(limiter: limiter)))
         try await services.apply(await services.plan())
+        let twilio = sandbox.twilio(through: twilioEndpoint)
+        let airtable = sandbox.airtable(limiter: limiter, through: airtableEndpoint)
 
         var aws = moto.client()
         if let s3Endpoint {

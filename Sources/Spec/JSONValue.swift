@@ -46,6 +46,11 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return object[key]
     }
 
+    public var numberValue: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
     public var stringValue: String? { if case .string(let text) = self { return text } else { return nil } }
     public var objectValue: [String: JSONValue]? { if case .object(let object) = self { return object } else { return nil } }
     public var arrayValue: [JSONValue]? { if case .array(let items) = self { return items } else { return nil } }

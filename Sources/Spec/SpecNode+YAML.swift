@@ -31,12 +31,22 @@ extension SpecNode {
         let environment: [String: String]
         let skippedKeys: Set<String>
         var diagnostics: [Diagnostic] = []
+        /// Yams hands an alias back as the anchored node itself, so `*a` nested in `*b` nested in
+        /// `*c`… multiplies: nine aliases of nine, nine levels deep, is 387 million values from a
+        /// dozen lines. The walk stops at a budget no real spec comes near.
+        var budget = Builder.maximumValues
+        static let maximumValues = 100_000
 
         func location(_ mark: Yams.Mark?) -> SourceLocation {
             SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
         }
 
         mutating func build(_ node: Yams.Node, path: String) -> SpecNode {
+            guard budget > 0 else { return .scalar(text: "", isNull: true, location: location(node.mark)) }
+            budget -= 1
+            if budget == 0 {
+                diagnostics.append(Diagnostic(.error, "the spec holds more than \(Builder.maximumValues) values (YAML aliases that multiply?): write the values out", at: location(node.mark)))
+            }
             switch node {
             case .scalar(let scalar):
                 let isNull = scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)

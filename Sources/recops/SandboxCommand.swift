@@ -12,9 +12,42 @@ struct SandboxCommand: AsyncParsableCommand {
         commandName: "sandbox",
         abstract: "Run local emulators of Twilio's and Airtable's APIs (with moto_server for AWS, everything runs on one machine).",
         discussion: "Prints the environment variables that point recops at it. GET /_sandbox/state shows what a flow did.",
-        subcommands: [Serve.self, Call.self],
+        subcommands: [Serve.self, Call.self, Proxy.self],
         defaultSubcommand: Serve.self
     )
+
+    struct Proxy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "proxy",
+            abstract: "Run a fault-injecting HTTP proxy in front of one upstream (moto, the sandbox).",
+            discussion: """
+                Point recops at it instead of the upstream (AWS_ENDPOINT_URL_S3, TWILIO_API_BASE_URL, …) and
+                inject failures over its admin API:
+                  curl -X POST localhost:PORT/_proxy/rules -d '{"action":"status","status":503,"method":"PUT","count":3}'
+                Actions: status (with "status" and optional "body"), latency ("latency_ms"), reset (drop the
+                connection before answering, even mid-upload), truncate (announce the full length, send half).
+                Match with "method", "path_prefix", "path_suffix"; limit with "count" (next N) or "fraction".
+                DELETE /_proxy/rules clears them; GET /_proxy/stats counts requests, faults and the busiest second.
+                """)
+
+        @Option(help: ArgumentHelp("The server to forward to, e.g. http://127.0.0.1:5000.", valueName: "url"))
+        var upstream: String
+
+        @Option(help: "Port on 127.0.0.1 (0 picks a free one).")
+        var port: Int = 0
+
+        func run() async throws {
+            Wiring.bootstrapLogging()
+            guard let url = URL(string: upstream), url.scheme != nil, url.host != nil else {
+                throw ValidationError("--upstream must be a URL such as http://127.0.0.1:5000")
+            }
+            let proxy = FaultProxy(upstream: url)
+            let app = proxy.buildApplication(port: port, logger: Logger(label: "recops.proxy")) { bound in
+                FileHandle.standardOutput.write(Data("recops sandbox proxy listening on http://127.0.0.1:\(bound), forwarding to \(url.absoluteString)\n".utf8))
+            }
+            try await app.runService()
+        }
+    }
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the sandbox (the default).")

@@ -84,12 +84,13 @@ import Transport
         }
     }
 
-    @Test func tenRecordingsOfOneJobAtOnceGiveTenLines() async throws {
+    @Test(arguments: [10, 50])
+    func manyRecordingsOfOneJobAtOnceGiveAsManyLines(_ count: Int) async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in
                 let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox)
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    for _ in 0..<10 {
+                    for _ in 0..<count {
                         group.addTask {
                             let (_, response) = try await fixture.recordedCall(job: "J-1003")
                             #expect(response.status == 204)
@@ -97,12 +98,29 @@ import Transport
                     }
                     try await group.waitForAll()
                 }
-                let jobs = try await fixture.settle(expecting: 10)
+                let jobs = try await fixture.settle(expecting: count, timeout: .seconds(60))
                 #expect(jobs.allSatisfy { $0.state == .linked })
                 let urls = PipelineFixture.urlLines(try await fixture.history("J-1003"))
-                #expect(urls.count == 10)
-                #expect(Set(urls.map { URL(string: $0)!.path }).count == 10)
-                #expect(Set(jobs.compactMap(\.objectKey)).count == 10)
+                #expect(urls.count == count)
+                #expect(Set(urls.map { URL(string: $0)!.path }).count == count)
+                #expect(Set(jobs.compactMap(\.objectKey)).count == count)
+            }
+        }
+    }
+
+    @Test func aJobIdCarryingFormulaSyntaxCannotChangeTheQuery() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox)
+                for hostile in [#"J-1001" OR TRUE() OR ""#, "J-1001' OR '1'='1", #"J-1001\"#, "}) & ({Job ID} = 'J-1001"] {
+                    try await fixture.recordedCall(job: hostile)
+                }
+                let jobs = try await fixture.settle(expecting: 4)
+                // Each was looked up as the literal text it is: no record has it.
+                #expect(jobs.allSatisfy { $0.state == .unmatched }, "\(jobs.map { ($0.jobID ?? "", $0.state) })")
+                #expect(try await fixture.history("J-1001") == "---- | 2024-03-01 09:00:00 | Event: Created | Source: Office")
+                // And the keys carry none of it.
+                #expect(jobs.allSatisfy { $0.objectKey?.range(of: #"^recordings/\d{4}/\d{2}/\d{2}/CA[0-9a-f]{32}-[A-Za-z0-9._-]+\.mp3$"#, options: .regularExpression) != nil })
             }
         }
     }
