@@ -37,6 +37,7 @@ def main():
     parser.add_argument("--senders", type=int, default=50)
     parser.add_argument("--duration", type=int, default=30, help="seconds per recording (the sandbox MP3 is 4000 bytes a second)")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--idle-timeout", type=float, default=60, help="stop waiting when no line arrived for this long")
     args = parser.parse_args()
     jobs = args.jobs.split(",")
     auth = "Basic " + base64.b64encode(f"{args.account}:{args.token}".encode()).decode()
@@ -57,13 +58,16 @@ def main():
 
     def send(item):
         call_sid, recording, _ = item
+        started = time.perf_counter()
         params = [("AccountSid", args.account), ("CallSid", call_sid), ("RecordingSid", recording["sid"]),
                   ("RecordingUrl", "https://api.twilio.com/x"), ("RecordingStatus", "completed"),
                   ("RecordingDuration", str(args.duration)), ("RecordingChannels", "1"),
                   ("RecordingStartTime", recording["start_time"]), ("RecordingSource", "StartCallRecording"),
                   ("RecordingTrack", "both"), ("ErrorCode", "0")]
-        started = time.perf_counter()
-        status = post_form(args.app + "/api/twilio/recording", params, args.token)
+        try:
+            status = post_form(args.app + "/api/twilio/recording", params, args.token)
+        except Exception:
+            status = 0  # refused, reset or timed out: Twilio would retry later
         return status, time.perf_counter() - started
 
     first = time.perf_counter()
@@ -73,14 +77,17 @@ def main():
     latencies = sorted(latency for _, latency in results)
 
     expected = len(prepared)
+    last_change, lines, done = time.perf_counter(), -1, time.perf_counter()
     while True:
         with urllib.request.urlopen(args.sandbox + "/_sandbox/state", timeout=30) as response:
             records = json.load(response)["airtable"]["tables"][0]["records"]
-        lines = sum(r["fields"].get("job_history", "").count("| URL: ") for r in records)
-        if lines >= expected or time.perf_counter() - first > args.timeout:
+        count = sum(r["fields"].get("job_history", "").count("| URL: ") for r in records)
+        now = time.perf_counter()
+        if count != lines:
+            lines, last_change, done = count, now, now
+        if lines >= expected or now - first > args.timeout or now - last_change > args.idle_timeout:
             break
         time.sleep(0.05)
-    done = time.perf_counter()
 
     def percentile(p):
         return latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))]
