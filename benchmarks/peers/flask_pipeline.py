@@ -33,6 +33,11 @@ def valid_signature():
     return hmac.compare_digest(expected, request.headers.get("X-Twilio-Signature", ""))
 
 
+@app.get("/healthz")
+def health():
+    return "ok"
+
+
 @app.post("/api/twilio/voice")
 def voice():
     if not valid_signature():
