@@ -8,6 +8,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "recops", targets: ["recops"]),
+        // For Fuzz/ (a package of its own, built with -sanitize=fuzzer): the spec loader alone.
+        .library(name: "Spec", targets: ["Spec"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),

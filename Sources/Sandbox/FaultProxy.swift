@@ -29,9 +29,11 @@ public struct FaultProxy: Sendable {
         public var count: Int?
         /// Each matching request is hit with this probability (nil: always).
         public var fraction: Double?
+        /// The rule lasts this long after it is added (nil: until cleared): an outage of minutes.
+        public var durationMs: Int?
 
         public init(method: String? = nil, pathPrefix: String? = nil, pathSuffix: String? = nil, action: Action, status: Int? = nil,
-                    body: String? = nil, latencyMs: Int? = nil, count: Int? = nil, fraction: Double? = nil) {
+                    body: String? = nil, latencyMs: Int? = nil, count: Int? = nil, fraction: Double? = nil, durationMs: Int? = nil) {
             self.method = method
             self.pathPrefix = pathPrefix
             self.pathSuffix = pathSuffix
@@ -41,11 +43,12 @@ public struct FaultProxy: Sendable {
             self.latencyMs = latencyMs
             self.count = count
             self.fraction = fraction
+            self.durationMs = durationMs
         }
 
         enum CodingKeys: String, CodingKey {
             case method, action, status, body, count, fraction
-            case pathPrefix = "path_prefix", pathSuffix = "path_suffix", latencyMs = "latency_ms"
+            case pathPrefix = "path_prefix", pathSuffix = "path_suffix", latencyMs = "latency_ms", durationMs = "duration_ms"
         }
 
         /// S3's answer when it sheds load.
@@ -55,14 +58,22 @@ public struct FaultProxy: Sendable {
     /// The rules and what the proxy saw.
     public actor State {
         var rules: [Rule] = []
+        var ends: [ContinuousClock.Instant?] = []
         var requests = 0
         var faults = 0
         var arrivals: [String: [ContinuousClock.Instant]] = [:]
 
         public init() {}
 
-        public func add(_ rule: Rule) { rules.append(rule) }
-        public func clear() { rules.removeAll() }
+        public func add(_ rule: Rule) {
+            rules.append(rule)
+            ends.append(rule.durationMs.map { ContinuousClock.now + .milliseconds($0) })
+        }
+
+        public func clear() {
+            rules.removeAll()
+            ends.removeAll()
+        }
 
         /// Records the request and picks the rule that hits it, if any (using up one of its count).
         func arrive(method: String, path: String) -> Rule? {
@@ -74,7 +85,8 @@ public struct FaultProxy: Sendable {
                 guard rule.method.map({ $0.uppercased() == method }) ?? true,
                       rule.pathPrefix.map({ path.hasPrefix($0) }) ?? true,
                       rule.pathSuffix.map({ path.hasSuffix($0) }) ?? true,
-                      rule.count.map({ $0 > 0 }) ?? true else { continue }
+                      rule.count.map({ $0 > 0 }) ?? true,
+                      ends[index].map({ ContinuousClock.now < $0 }) ?? true else { continue }
                 if let fraction = rule.fraction, Double.random(in: 0..<1) >= fraction { return nil }
                 if let count = rule.count { rules[index].count = count - 1 }
                 faults += 1

@@ -26,7 +26,8 @@ struct SandboxCommand: AsyncParsableCommand {
                   curl -X POST localhost:PORT/_proxy/rules -d '{"action":"status","status":503,"method":"PUT","count":3}'
                 Actions: status (with "status" and optional "body"), latency ("latency_ms"), reset (drop the
                 connection before answering, even mid-upload), truncate (announce the full length, send half).
-                Match with "method", "path_prefix", "path_suffix"; limit with "count" (next N) or "fraction".
+                Match with "method", "path_prefix", "path_suffix"; limit with "count" (next N), "fraction", or
+                "duration_ms" (an outage of that long from now).
                 DELETE /_proxy/rules clears them; GET /_proxy/stats counts requests, faults and the busiest second.
                 """)
 

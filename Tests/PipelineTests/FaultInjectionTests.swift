@@ -92,6 +92,33 @@ import Verify
         }
     }
 
+    /// The issue's "5 minutes of 503": real time, since the point is the retry schedule's cap
+    /// (a minute) against the spec's history_retry_within (15 minutes).
+    @Test func fiveMinutesOfAirtable503sDelayLinesWithinTheRetryWindow() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
+                let proxy = try await LocalProxy(upstream: sandbox.baseURL)
+                await proxy.add(.init(pathPrefix: "/v0/", action: .status, status: 503, body: #"{"error":"SERVER_ERROR"}"#, durationMs: 300_000))
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, airtableEndpoint: proxy.baseURL, configure: { $0.retryBase = 1 })
+                let jobs = ["J-1001", "J-1002", "J-1003"]
+                for index in 0..<6 {
+                    try await fixture.recordedCall(job: jobs[index % 3])
+                }
+                let settled = try await fixture.settle(expecting: 6, timeout: .seconds(480))
+                #expect(settled.allSatisfy { $0.state == .linked })
+                let window = TimeInterval(fixture.spec.recordings!.historyRetryWithin.seconds)
+                for job in settled {
+                    let waited = job.linkedAt!.timeIntervalSince(job.receivedAt)
+                    #expect(waited >= 299 && waited < window, "\(job.recordingSid) linked after \(waited) s")
+                }
+                for job in jobs {
+                    #expect(PipelineFixture.urlLines(try await fixture.history(job)).count == 2)
+                }
+                #expect((await proxy.stats()["max_per_second"]?["/v0"]?.numberValue ?? 99) <= 5)
+            }
+        }
+    }
+
     @Test func verifyUnderIAMThrottlingRetriesThenCannotCheckNeverInSync() async throws {
         try await MotoServer.with { moto in
             let fixture = try ProvisionFixture(moto: moto)

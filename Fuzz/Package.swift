@@ -1,0 +1,13 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// libFuzzer targets, kept out of the main package: they only link with -sanitize=fuzzer
+// (libFuzzer supplies `main`). Build and run them with scripts/fuzz.
+let package = Package(
+    name: "recops-fuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "recops", path: "..")],
+    targets: [
+        .executableTarget(name: "SpecFuzzer", dependencies: [.product(name: "Spec", package: "recops")]),
+    ]
+)
