@@ -11,7 +11,6 @@ public final class AlertReceiver: Sendable {
 
     public init() async throws {
         let router = Router(context: BasicRequestContext.self)
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
         let box = Box()
         router.post("/alerts") { request, _ in
             var request = request
@@ -19,12 +18,12 @@ public final class AlertReceiver: Sendable {
             if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)) { box.append(value) }
             return Response(status: .noContent)
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0); continuation.finish() },
-                              logger: quietServerLogger("test.alerts"))
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var iterator = stream.makeAsyncIterator()
-        url = "http://127.0.0.1:\(await iterator.next() ?? 0)/alerts"
+        let (port, task) = try await startInProcess("alert receiver") { onRunning in
+            Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: quietServerLogger("test.alerts"))
+        }
+        self.task = task
+        url = "http://127.0.0.1:\(port)/alerts"
         self.box = box
     }
 

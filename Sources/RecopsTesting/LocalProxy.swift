@@ -12,14 +12,11 @@ public final class LocalProxy: Sendable {
 
     public init(upstream: URL) async throws {
         proxy = FaultProxy(upstream: upstream)
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let app = proxy.buildApplication(port: 0, logger: quietServerLogger("test.proxy")) { port in
-            continuation.yield(port)
-            continuation.finish()
+        let proxy = self.proxy
+        let (port, task) = try await startInProcess("proxy") { onRunning in
+            proxy.buildApplication(port: 0, logger: quietServerLogger("test.proxy"), onRunning: onRunning)
         }
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var iterator = stream.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw LocalProcess.StartFailure(name: "proxy", log: "did not start") }
+        self.task = task
         baseURL = URL(string: "http://127.0.0.1:\(port)")!
     }
 

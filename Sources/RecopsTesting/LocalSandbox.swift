@@ -20,14 +20,10 @@ public final class LocalSandbox: Sendable {
         self.state = state
         self.seed = seed
         let server = SandboxServer(state: state, seed: seed)
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let app = server.buildApplication(port: 0, logger: quietServerLogger("test.sandbox")) { port in
-            continuation.yield(port)
-            continuation.finish()
+        let (port, task) = try await startInProcess("sandbox") { onRunning in
+            server.buildApplication(port: 0, logger: quietServerLogger("test.sandbox"), onRunning: onRunning)
         }
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var iterator = stream.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw LocalProcess.StartFailure(name: "sandbox", log: "did not start") }
+        self.task = task
         baseURL = URL(string: "http://127.0.0.1:\(port)")!
     }
 

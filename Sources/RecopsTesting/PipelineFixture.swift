@@ -88,16 +88,12 @@ public final class PipelineFixture: Sendable {
                                      metrics: metrics, alerts: alerts, now: { Date() }, logger: quietServerLogger("test.pipeline"))
         let routes = WebhookRoutes(pipeline: pipeline, readiness: { [] }, logger: quietServerLogger("test.webhooks"))
         let worker = runWorker ? RecordingWorker(pipeline: pipeline, logger: quietServerLogger("test.worker")) : nil
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
         let ops = OpsRoutes(pipeline: pipeline, adminToken: adminToken, logger: quietServerLogger("test.ops"))
-        let application = PipelineServer.buildApplication(routes: routes, ops: ops, worker: worker, host: "127.0.0.1", port: port,
-                                                          logger: quietServerLogger("test.pipeline.http")) { bound in
-            continuation.yield(bound)
-            continuation.finish()
+        let (bound, task) = try await startInProcess("pipeline") { onRunning in
+            PipelineServer.buildApplication(routes: routes, ops: ops, worker: worker, host: "127.0.0.1", port: port,
+                                            logger: quietServerLogger("test.pipeline.http"), onRunning: onRunning)
         }
-        task = Task { try await application.runService(gracefulShutdownSignals: []) }
-        var iterator = stream.makeAsyncIterator()
-        guard let bound = await iterator.next() else { throw LocalProcess.StartFailure(name: "pipeline", log: "did not start") }
+        self.task = task
         baseURL = URL(string: "http://127.0.0.1:\(bound)")!
     }
 
