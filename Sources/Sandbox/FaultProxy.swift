@@ -13,8 +13,12 @@ import Spec
 /// next N matching requests or a fraction of them.
 ///
 /// Admin API (never forwarded): `POST /_proxy/rules` adds a rule (JSON, see `Rule`), `DELETE
-/// /_proxy/rules` clears them, `GET /_proxy/stats` counts requests, faults, and the most requests
-/// any one second saw per first path segment (`/v0` is Airtable).
+/// /_proxy/rules` clears them, `GET /_proxy/stats` counts requests, faults, requests per AWS
+/// Query operation (`Action=`, so IAM's `GetUser` and `ListAccessKeys` are told apart), and the
+/// most requests any one second saw per first path segment (`/v0` is Airtable).
+///
+/// Rules are tried in the order they were added; a request a rule's `fraction` spares goes on to
+/// the next rule, so "a third get 429, and the next ten 503" is two rules.
 public struct FaultProxy: Sendable {
     public struct Rule: Codable, Sendable {
         public enum Action: String, Codable, Sendable { case status, latency, reset, truncate }
@@ -61,6 +65,7 @@ public struct FaultProxy: Sendable {
         var ends: [ContinuousClock.Instant?] = []
         var requests = 0
         var faults = 0
+        var operations: [String: Int] = [:]
         var arrivals: [String: [ContinuousClock.Instant]] = [:]
 
         public init() {}
@@ -76,8 +81,9 @@ public struct FaultProxy: Sendable {
         }
 
         /// Records the request and picks the rule that hits it, if any (using up one of its count).
-        func arrive(method: String, path: String) -> Rule? {
+        func arrive(method: String, path: String, operation: String?) -> Rule? {
             requests += 1
+            if let operation { operations[operation, default: 0] += 1 }
             let segment = "/" + (path.split(separator: "/").first.map(String.init) ?? "")
             arrivals[segment, default: []].append(.now)
             for index in rules.indices {
@@ -87,7 +93,7 @@ public struct FaultProxy: Sendable {
                       rule.pathSuffix.map({ path.hasSuffix($0) }) ?? true,
                       rule.count.map({ $0 > 0 }) ?? true,
                       ends[index].map({ ContinuousClock.now < $0 }) ?? true else { continue }
-                if let fraction = rule.fraction, Double.random(in: 0..<1) >= fraction { return nil }
+                if let fraction = rule.fraction, Double.random(in: 0..<1) >= fraction { continue }
                 if let count = rule.count { rules[index].count = count - 1 }
                 faults += 1
                 return rule
@@ -110,6 +116,7 @@ public struct FaultProxy: Sendable {
 
         public func stats() -> JSONValue {
             .object(["requests": .number(Double(requests)), "faults": .number(Double(faults)),
+                     "operations": .object(operations.mapValues { .number(Double($0)) }),
                      "max_per_second": .object(peakPerSecond().mapValues { .number(Double($0)) })])
         }
     }
@@ -164,7 +171,15 @@ public struct FaultProxy: Sendable {
 
     func forward(_ request: Request, _ context: Context) async throws -> Response {
         let path = request.uri.path
-        let rule = await state.arrive(method: request.method.rawValue, path: path)
+        var request = request
+        // A form body (AWS's Query protocol) is small and read first, for its operation name;
+        // any other body is left streaming, so a reset can still land mid-upload.
+        let isForm = request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true
+        let formBody = isForm ? try await request.collectBody(upTo: 1 << 20) : nil
+        let query = URLComponents(string: "?" + (request.uri.query ?? ""))?.queryItems ?? []
+        let form = formBody.flatMap { URLComponents(string: "?" + String(buffer: $0))?.queryItems } ?? []
+        let operation = (query + form).first { $0.name == "Action" }?.value
+        let rule = await state.arrive(method: request.method.rawValue, path: path, operation: operation)
         switch rule?.action {
         case .status?:
             let body = rule?.body ?? ""
@@ -184,8 +199,8 @@ public struct FaultProxy: Sendable {
         for field in request.headers where !["connection", "transfer-encoding", "content-length", "expect"].contains(field.name.canonicalName) {
             outgoing.headers.add(name: field.name.rawName, value: field.value)
         }
-        var request = request
-        let body = try await request.collectBody(upTo: 512 << 20)
+        let body: ByteBuffer
+        if let formBody { body = formBody } else { body = try await request.collectBody(upTo: 512 << 20) }
         if body.readableBytes > 0 || [.put, .post, .patch].contains(request.method) {
             outgoing.body = .bytes(body)
         }

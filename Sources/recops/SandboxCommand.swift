@@ -27,8 +27,10 @@ struct SandboxCommand: AsyncParsableCommand {
                 Actions: status (with "status" and optional "body"), latency ("latency_ms"), reset (drop the
                 connection before answering, even mid-upload), truncate (announce the full length, send half).
                 Match with "method", "path_prefix", "path_suffix"; limit with "count" (next N), "fraction", or
-                "duration_ms" (an outage of that long from now).
-                DELETE /_proxy/rules clears them; GET /_proxy/stats counts requests, faults and the busiest second.
+                "duration_ms" (an outage of that long from now). Rules are tried in the order added; a request
+                a rule's fraction spares goes on to the next.
+                DELETE /_proxy/rules clears them; GET /_proxy/stats counts requests, faults, AWS Query
+                operations (Action=…) and the busiest second.
                 """)
 
         @Option(help: ArgumentHelp("The server to forward to, e.g. http://127.0.0.1:5000.", valueName: "url"))

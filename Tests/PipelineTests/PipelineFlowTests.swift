@@ -218,7 +218,8 @@ import Transport
                 for job in ["J-1001", "J-1002", "J-1003", "J-1001"] {
                     try await fixture.recordedCall(job: job)
                 }
-                try await Task.sleep(for: .milliseconds(500))
+                // The 503s have met a history update before the 429 storm replaces what is left of them.
+                try await eventually { fixture.metrics.text().contains("recops_history_updates_total{result=\"failed\"}") ? true : nil }
                 await sandbox.state.startAirtableOutage(requests: 6, status: 429)
                 try await fixture.recordedCall(job: "J-1002")
                 let jobs = try await fixture.settle(expecting: 5, timeout: .seconds(60))
