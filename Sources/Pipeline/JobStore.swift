@@ -19,7 +19,9 @@ public protocol JobStore: Sendable {
 
     /// Claims the next due piece of work for `owner` until `now + lease`, or nil.
     func claim(owner: String, now: Date, lease: TimeInterval) async throws -> Work?
-    /// Commits jobs after a step and releases their claims (only claims `owner` holds).
+    /// Commits jobs after a step and releases their claims: only rows `owner` still holds, so a
+    /// step whose lease another replica took over, or whose job was requeued meanwhile, changes
+    /// nothing (its side effects are idempotent, and the step runs again).
     func commit(_ jobs: [RecordingJob], owner: String) async throws
     /// Releases every claim `owner` holds: a restarted replica resumes its own work at once.
     func releaseClaims(owner: String) async throws -> Int
@@ -40,7 +42,8 @@ public protocol JobStore: Sendable {
     func jobs(receivedSince date: Date) async throws -> [RecordingJob]
     /// Calls whose job stayed unknown, started since `date`.
     func unmatchedCalls(since date: Date) async throws -> [CallRecord]
-    /// Puts a job back to be worked on from `state` at once (reconcile, the retry button).
+    /// Puts a job back to be worked on from `state` at once (reconcile, the retry button); a step
+    /// in flight on it loses its claim, and with it its commit.
     func requeue(_ recordingSid: String, as state: RecordingJob.State, at now: Date) async throws -> Bool
 
     /// Whether a write transaction can be taken now (readiness).

@@ -1,22 +1,23 @@
 import Synchronization
 
 /// A value shared between tasks behind a lock (a `Mutex` cannot be captured by escaping closures).
-final class Locked<Value: Sendable>: Sendable {
+/// `package`: the test helpers share it.
+package final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
 
-    init(_ value: Value) {
+    package init(_ value: Value) {
         mutex = Mutex(value)
     }
 
-    var value: Value { mutex.withLock { $0 } }
+    package var value: Value { mutex.withLock { $0 } }
 
-    func withLock<T: Sendable>(_ body: (inout sending Value) -> T) -> T {
+    package func withLock<T: Sendable>(_ body: (inout sending Value) -> T) -> T {
         mutex.withLock { body(&$0) }
     }
 
     /// Sets the new value and returns the old one.
     @discardableResult
-    func exchange(_ new: Value) -> Value {
+    package func exchange(_ new: Value) -> Value {
         mutex.withLock { old in
             defer { old = new }
             return old

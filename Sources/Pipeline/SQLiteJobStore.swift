@@ -184,7 +184,7 @@ public final class SQLiteJobStore: JobStore {
                         object_key = ?, object_size = ?, pending_line_written = ?, stored_at = ?, linked_at = ?,
                         quality_problem = ?, object_sha256 = ?, cleanup_pending = ?, twilio_deleted = ?,
                         claimed_by = NULL, claimed_until = NULL, claim_kind = NULL
-                    WHERE recording_sid = ? AND (claimed_by IS NULL OR claimed_by = ?)
+                    WHERE recording_sid = ? AND claimed_by = ?
                     """, arguments: [job.jobID, job.recordID, job.state.rawValue, job.attempts, job.nextAttemptAt.timeIntervalSince1970,
                                      job.lastError, job.objectKey, job.objectSize, job.pendingLineWritten, job.storedAt?.timeIntervalSince1970,
                                      job.linkedAt?.timeIntervalSince1970, job.qualityProblem, job.objectSHA256, job.cleanupPending, job.twilioDeleted,

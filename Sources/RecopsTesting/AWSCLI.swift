@@ -20,23 +20,15 @@ public struct AWSCLI: Sendable {
 
     /// Runs `aws <arguments>` and returns what it printed; throws when it exits non-zero.
     @discardableResult
-    public func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["aws", "--endpoint-url", moto.endpoint.absoluteString, "--region", "us-east-1", "--output", "json"] + arguments
+    public func run(_ arguments: [String]) async throws -> String {
         var environment = ProcessInfo.processInfo.environment
         environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyID
         environment["AWS_SECRET_ACCESS_KEY"] = credentials.secretAccessKey
         environment["AWS_SESSION_TOKEN"] = nil
         environment["AWS_PAGER"] = ""
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        while process.isRunning { usleep(1000) }
-        guard process.terminationStatus == 0 else { throw Failure(arguments: arguments, output: output) }
-        return output
+        let result = try await ChildProcess.run("aws", ["--endpoint-url", moto.endpoint.absoluteString, "--region", "us-east-1", "--output", "json"] + arguments,
+                                                environment: environment)
+        guard result.status == 0 else { throw Failure(arguments: arguments, output: result.stdout + result.stderr) }
+        return result.stdout
     }
 }

@@ -22,32 +22,13 @@ public enum Chromium {
         guard FileManager.default.fileExists(atPath: file.path) else { throw Failure(description: "chromium wrote no screenshot to \(file.path)") }
     }
 
-    /// Waits on a thread of its own (never on Swift concurrency's few threads), at most 60 s.
     static func run(_ arguments: [String]) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result {
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                    process.arguments = ["chromium"] + arguments
-                    let out = Pipe()
-                    process.standardOutput = out
-                    process.standardError = FileHandle.nullDevice
-                    let profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)")
-                    process.arguments! += ["--user-data-dir=\(profile.path)"]
-                    defer { try? FileManager.default.removeItem(at: profile) }
-                    try process.run()
-                    let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
-                    DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
-                    let data = out.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    killer.cancel()
-                    guard process.terminationStatus == 0 else {
-                        throw Failure(description: "chromium exited with \(process.terminationStatus) (is Debian's chromium installed? scripts/test installs it)")
-                    }
-                    return String(decoding: data, as: UTF8.self)
-                })
-            }.start()
+        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: profile) }
+        let result = try await ChildProcess.run("chromium", arguments + ["--user-data-dir=\(profile.path)"], timeout: .seconds(60))
+        guard result.status == 0 else {
+            throw Failure(description: "chromium exited with \(result.status) (is Debian's chromium installed? scripts/test installs it)")
         }
+        return result.stdout
     }
 }

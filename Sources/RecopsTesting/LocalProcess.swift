@@ -13,7 +13,7 @@ public final class LocalProcess: @unchecked Sendable {
         self.port = port
         self.baseURL = URL(string: "http://127.0.0.1:\(port)")!
         self.logFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(port).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: logFile)
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -34,7 +34,7 @@ public final class LocalProcess: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        stop()
+        killNow()
         throw StartFailure(name: name, log: "not ready within 60 s")
     }
 
@@ -62,21 +62,28 @@ public final class LocalProcess: @unchecked Sendable {
     }
 
     /// SIGTERM with `grace` to finish, then SIGKILL. (A child of the test process may inherit a
-    /// blocked SIGTERM and never see it, hence the deadline.) Polls rather than `waitUntilExit`,
-    /// which needs a run loop that Swift concurrency's threads do not spin on Linux.
-    public func stop(grace: Duration = .seconds(2)) {
+    /// blocked SIGTERM and never see it, hence the deadline.) Polls with `Task.sleep`: never holds
+    /// one of Swift concurrency's few threads while the server shuts down.
+    public func stop(grace: Duration = .seconds(2)) async {
         let pid = process.processIdentifier
         guard pid > 0, process.isRunning else { return }
-        if grace > .zero {
-            kill(pid, SIGTERM)
-            let deadline = ContinuousClock.now + grace
-            while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
-        }
-        if process.isRunning { kill(pid, SIGKILL) }
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        killNow()
+    }
+
+    /// SIGKILL (no shutdown, no flush), then waits the milliseconds until it is gone: for crash
+    /// tests, `defer` and `deinit`. Polls rather than `waitUntilExit`, which needs a run loop that
+    /// Swift concurrency's threads do not spin on Linux.
+    public func killNow() {
+        let pid = process.processIdentifier
+        guard pid > 0, process.isRunning else { return }
+        kill(pid, SIGKILL)
         while process.isRunning { usleep(1_000) }
     }
 
-    deinit { stop(grace: .zero) }
+    deinit { killNow() }
 
     /// How the process ended (nil while it runs): its exit status, or the signal that ended it.
     public var termination: (status: Int32, bySignal: Bool)? {

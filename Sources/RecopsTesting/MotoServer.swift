@@ -35,7 +35,7 @@ public final class MotoServer: Sendable {
         defer { Task { await TestSlots.motoServers.release() } }
         let moto = try await MotoServer(enforceAuthAfter: enforceAuthAfter)
         // moto keeps nothing worth a graceful stop.
-        defer { moto.process.stop(grace: .zero) }
+        defer { moto.process.killNow() }
         return try await body(moto)
     }
 

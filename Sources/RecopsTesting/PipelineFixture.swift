@@ -80,6 +80,7 @@ public final class PipelineFixture: Sendable {
         configuration.retryBase = 0.05
         configuration.throttleDelay = 1
         configuration.pollInterval = .milliseconds(20)
+        configuration.lookupTimeout = .seconds(60)  // a slow machine never turns a miss into "taken as given"
         configure(&configuration)
         metrics = PipelineMetrics()
         let alerts = AlertSink(webhookURL: spec.alerts?.webhookUrl.flatMap(URL.init(string:)), transport: AsyncHTTPClientTransport(),
@@ -186,14 +187,20 @@ public final class PipelineFixture: Sendable {
     }
 
     /// Waits until every stored job has reached a state with nothing left to do, or fails after
-    /// `timeout` with the states it saw.
+    /// `timeout` without progress with the states it saw.
     public func settle(expecting count: Int, timeout: Duration = .seconds(30)) async throws -> [RecordingJob] {
-        let deadline = ContinuousClock.now + timeout
+        // `timeout` without progress (one more job settled), so a slow machine is not a failure;
+        // four times it at most, so a stuck one is.
+        let start = ContinuousClock.now
+        var deadline = start + timeout
+        var settled = 0
         while true {
             let jobs = try await store.jobs(in: Set(RecordingJob.State.allCases), limit: 10_000)
             if jobs.count >= count, jobs.allSatisfy({ !$0.state.isOpen }) { return jobs }
+            let now = jobs.filter { !$0.state.isOpen }.count
+            if now > settled { settled = now; deadline = min(ContinuousClock.now + timeout, start + timeout * 4) }
             guard ContinuousClock.now < deadline else {
-                throw Unsettled(description: "after \(timeout): \(jobs.count) jobs, states \(jobs.map { "\($0.state.rawValue)(\($0.lastError ?? ""))" })")
+                throw Unsettled(description: "after \(ContinuousClock.now - start): \(jobs.count) jobs, states \(jobs.map { "\($0.state.rawValue)(\($0.lastError ?? ""))" })")
             }
             try await Task.sleep(for: .milliseconds(50))
         }

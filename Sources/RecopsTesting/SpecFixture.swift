@@ -1,7 +1,6 @@
 import AWS
 import Foundation
 import Provision
-import RecopsTesting
 import Spec
 import Transport
 

@@ -81,9 +81,11 @@ import Transport
     @Test func a429PausesTheBase() async throws {
         try await LocalSandbox.with(requestsPerSecond: 2, throttlePause: .milliseconds(500)) { sandbox in
             // A limiter that allows more than the base: the base answers 429, the client pauses
-            // the base and retries after the pause, so every request still succeeds.
+            // the base and retries after the pause, so every request still succeeds. (Twenty attempts:
+            // a slow machine spreads a burst; a client that ignored the pause would spend them all
+            // within the sandbox's 500 ms block.)
             let limiter = RateLimiter(requestsPerSecond: 50, pauseAfterThrottle: .milliseconds(600))
-            let airtable = sandbox.airtable(limiter: limiter, retry: RetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2)))
+            let airtable = sandbox.airtable(limiter: limiter, retry: RetryPolicy(maxAttempts: 20, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2)))
             let base = sandbox.seed.baseID
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 { group.addTask { _ = try await airtable.tables(base: base) } }

@@ -26,7 +26,7 @@ import Twilio
                 }
                 // Behind the service's back: one object deleted, one line erased.
                 let deletedKey = try #require(try await fixture.store.job(deleted)?.objectKey)
-                _ = try AWSCLI(moto: moto).run(["s3api", "delete-object", "--bucket", PipelineFixture.bucket, "--key", deletedKey])
+                _ = try await AWSCLI(moto: moto).run(["s3api", "delete-object", "--bucket", PipelineFixture.bucket, "--key", deletedKey])
                 let airtable = sandbox.airtable()
                 let record = try #require(try await airtable.findRecord(base: sandbox.seed.baseID, table: "Jobs", field: "Job ID", equals: "J-1003"))
                 try await airtable.updateRecord(base: sandbox.seed.baseID, table: "Jobs", id: record.id, fields: ["job_history": .string("")])
@@ -65,15 +65,20 @@ import Twilio
                 let callSid = PipelineFixture.callSid()
                 let (sid, _) = try await fixture.recordedCall(job: "J-1002", callSid: callSid)
                 try await fixture.recordedCall(job: nil)
-                _ = try await fixture.settle(expecting: 2)
+                let settled = try await fixture.settle(expecting: 2)
 
-                let status = try await PipelineStatus.collect(store: fixture.store, now: Date(), bucket: PipelineFixture.bucket, s3: fixture.s3,
+                let now = Date()
+                let status = try await PipelineStatus.collect(store: fixture.store, now: now, bucket: PipelineFixture.bucket, s3: fixture.s3,
                                                               iam: IAMClient(aws: moto.client()), user: "recording-pipeline")
                 #expect(status.received == 2 && status.linked == 1)
                 #expect(status.successRate == 0.5)
                 #expect(status.unmatchedRecordings.count == 1)
                 #expect(status.latency(percentile: 95) != nil)
-                #expect(status.hours.count == 24 && status.hours.last?.recordings == 2)
+                // Clock hours, the current one last; each recording counted in the hour it arrived.
+                let hourOf = { (date: Date) in (date.timeIntervalSince1970 / 3600).rounded(.down) * 3600 }
+                #expect(status.hours.count == 24 && status.hours.last?.start.timeIntervalSince1970 == hourOf(now))
+                let counted = Dictionary(uniqueKeysWithValues: status.hours.filter { $0.recordings > 0 }.map { ($0.start.timeIntervalSince1970, $0.recordings) })
+                #expect(counted == Dictionary(grouping: settled) { hourOf($0.receivedAt) }.mapValues(\.count))
                 guard case .success(let storage) = status.storage else { Issue.record("storage not counted"); return }
                 #expect(storage.objects == 2)
                 #expect(status.text.contains("Queue: received 0, upload_pending 0, stored 0, linked 1, unmatched 1"))

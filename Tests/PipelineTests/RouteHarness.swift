@@ -35,7 +35,9 @@ struct RouteHarness {
     let pipeline: RecordingPipeline
     let routes: WebhookRoutes
 
-    init(sandbox: LocalSandbox, edit: (String) -> String = { $0 }) throws {
+    /// `airtableThrough`: a fault proxy in front of the sandbox's Airtable. `lookupTimeout` is long
+    /// by default, so a slow machine never turns a lookup's miss into "taken as given".
+    init(sandbox: LocalSandbox, airtableThrough: URL? = nil, lookupTimeout: Duration = .seconds(60), edit: (String) -> String = { $0 }) throws {
         let text = edit(PipelineFixture.motoCompatible(try String(contentsOfFile: ProvisionFixture.specPath, encoding: .utf8)))
         let environment = ["S3_BUCKET": "acme-call-recordings", "APP_URL": "https://svc.example.com", "AIRTABLE_BASE_ID": sandbox.seed.baseID,
                            "TWILIO_PHONE_NUMBER": "+15005550006"]
@@ -43,12 +45,13 @@ struct RouteHarness {
         guard let loaded = result.loaded else { throw SpecError(diagnostics: result.diagnostics) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recops-routes-\(UUID().uuidString)")
         store = try SQLiteJobStore(directory: directory)
-        let configuration = try PipelineConfiguration(spec: loaded.spec, accountSID: Self.account, authToken: Self.token, owner: "routes", dataDirectory: directory)
+        var configuration = try PipelineConfiguration(spec: loaded.spec, accountSID: Self.account, authToken: Self.token, owner: "routes", dataDirectory: directory)
+        configuration.lookupTimeout = lookupTimeout
         let metrics = PipelineMetrics()
         let unused = AWSClient(configuration: AWSConfiguration(credentials: MotoServer.bootstrapCredentials, region: "us-east-1",
                                                                endpointOverrides: ["s3": URL(string: "http://127.0.0.1:9")!]),
                                transport: AsyncHTTPClientTransport(), now: { Date() }, logger: Logger(label: "test"))
-        let airtable = sandbox.airtable()
+        let airtable = sandbox.airtable(through: airtableThrough)
         pipeline = RecordingPipeline(configuration: configuration, store: store, s3: S3Client(aws: unused), twilio: sandbox.twilio(), airtable: airtable,
                                      metrics: metrics, alerts: AlertSink(webhookURL: nil, transport: AsyncHTTPClientTransport(), metrics: metrics,
                                                                          logger: quietServerLogger("test"), now: { Date() }),

@@ -55,6 +55,10 @@ import Testing
         // b restarts: its own claims are released at once, not after the lease.
         #expect(try await store.releaseClaims(owner: "b") == 1)
         #expect(try await store.claim(owner: "b", now: now.addingTimeInterval(62), lease: 60) != nil)
+        // Someone presses "retry" while b's step runs: b's commit, when it comes, changes nothing.
+        #expect(try await store.requeue(job.recordingSid, as: .received, at: now.addingTimeInterval(63)))
+        try await store.commit([late], owner: "b")
+        #expect(try await store.job(job.recordingSid)?.state == .received)
     }
 
     @Test func historyIsClaimedOneBatchPerJobAtATime() async throws {
@@ -68,6 +72,7 @@ import Testing
             job.objectKey = "recordings/\(n).mp3"
             jobs.append(job)
         }
+        for _ in jobs { _ = try await store.claim(owner: "setup", now: Self.start, lease: 1) }
         try await store.commit(jobs, owner: "setup")
         let now = Self.start.addingTimeInterval(1)
         guard case .history(let first, let batch)? = try await store.claim(owner: "a", now: now, lease: 60) else {

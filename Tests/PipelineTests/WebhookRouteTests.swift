@@ -113,6 +113,34 @@ import Transport
         }
     }
 
+    @Test func aSlowOrFailingAirtableNeverHoldsTheCallerAndTheNumberIsTakenAsGiven() async throws {
+        try await LocalSandbox.with { sandbox in
+            let proxy = try await LocalProxy(upstream: sandbox.baseURL)
+            let harness = try RouteHarness(sandbox: sandbox, airtableThrough: proxy.baseURL, lookupTimeout: .milliseconds(500))
+            let path = "/api/twilio/voice/job?attempt=1"
+            try await harness.test { client in
+                // Airtable answers after 10 s: the caller hears the goodbye after the half-second timeout.
+                await proxy.add(.init(method: "GET", pathPrefix: "/v0/", action: .latency, latencyMs: 10_000, count: 1))
+                let slow = [(name: "AccountSid", value: RouteHarness.account), (name: "CallSid", value: "CA" + String(repeating: "3", count: 32)),
+                            (name: "Digits", value: "9999")]
+                let started = ContinuousClock.now
+                let answer = try await RouteHarness.post(client, path, slow, signature: RouteHarness.sign(path, slow))
+                #expect(ContinuousClock.now - started < .seconds(8))
+                #expect(answer.body.hasSuffix("<Response><Say>Thank you. Goodbye.</Say><Hangup/></Response>"))
+
+                // Airtable failing outright: the same, at once.
+                await sandbox.state.startAirtableOutage(requests: 10, status: 503)
+                let down = [(name: "AccountSid", value: RouteHarness.account), (name: "CallSid", value: "CA" + String(repeating: "4", count: 32)),
+                            (name: "Digits", value: "8888")]
+                let answerDown = try await RouteHarness.post(client, path, down, signature: RouteHarness.sign(path, down))
+                #expect(answerDown.body.hasSuffix("<Response><Say>Thank you. Goodbye.</Say><Hangup/></Response>"))
+            }
+            // Both calls carry the number they gave; the worker checks it before writing any line.
+            #expect(try await harness.store.call("CA" + String(repeating: "3", count: 32))?.jobID == "J-9999")
+            #expect(try await harness.store.call("CA" + String(repeating: "4", count: 32))?.jobID == "J-8888")
+        }
+    }
+
     @Test func emergencySwitchAnswersWithoutRecordingAndAgentTakesOver() async throws {
         try await LocalSandbox.with { sandbox in
             let harness = try RouteHarness(sandbox: sandbox) {

@@ -20,18 +20,18 @@ import Testing
 
             // Checked with an independent client: the settings really are there.
             let cli = AWSCLI(moto: moto)
-            let encryption = try cli.run(["s3api", "get-bucket-encryption", "--bucket", ProvisionFixture.bucket])
+            let encryption = try await cli.run(["s3api", "get-bucket-encryption", "--bucket", ProvisionFixture.bucket])
             #expect(encryption.contains("\"SSEAlgorithm\": \"AES256\""))
-            let block = try cli.run(["s3api", "get-public-access-block", "--bucket", ProvisionFixture.bucket])
+            let block = try await cli.run(["s3api", "get-public-access-block", "--bucket", ProvisionFixture.bucket])
             #expect(block.components(separatedBy: "true").count - 1 == 4)
-            let policy = try cli.run(["s3api", "get-bucket-policy", "--bucket", ProvisionFixture.bucket])
+            let policy = try await cli.run(["s3api", "get-bucket-policy", "--bucket", ProvisionFixture.bucket])
             #expect(policy.contains("aws:SecureTransport"))
-            let lifecycle = try cli.run(["s3api", "get-bucket-lifecycle-configuration", "--bucket", ProvisionFixture.bucket])
+            let lifecycle = try await cli.run(["s3api", "get-bucket-lifecycle-configuration", "--bucket", ProvisionFixture.bucket])
             #expect(lifecycle.contains("STANDARD_IA") && lifecycle.contains("365"))
-            let userPolicy = try cli.run(["iam", "get-user-policy", "--user-name", "recording-pipeline", "--policy-name", "recording-pipeline-s3"])
+            let userPolicy = try await cli.run(["iam", "get-user-policy", "--user-name", "recording-pipeline", "--policy-name", "recording-pipeline-s3"])
             #expect(userPolicy.contains("s3:PutObject") && userPolicy.contains("arn:aws:s3:::acme-call-recordings/recordings/*"))
             // apply never creates access keys.
-            let keys = try cli.run(["iam", "list-access-keys", "--user-name", "recording-pipeline"])
+            let keys = try await cli.run(["iam", "list-access-keys", "--user-name", "recording-pipeline"])
             #expect(keys.contains("\"AccessKeyMetadata\": []"))
         }
     }
@@ -53,7 +53,7 @@ import Testing
             try await fixture.apply()
             // Settings the spec does not declare, as AWS adds them (BucketKeyEnabled, another
             // rule field), must not show up.
-            try AWSCLI(moto: moto).run(["s3api", "put-bucket-encryption", "--bucket", ProvisionFixture.bucket, "--server-side-encryption-configuration",
+            try await AWSCLI(moto: moto).run(["s3api", "put-bucket-encryption", "--bucket", ProvisionFixture.bucket, "--server-side-encryption-configuration",
                                         #"{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"},"BucketKeyEnabled":false}]}"#])
             let plan = await fixture.engine.plan()
             #expect(!plan.hasChanges, "\(plan.text)")
@@ -79,7 +79,7 @@ import Testing
                 return .object(fields)
             })
             document = .object(object)
-            try AWSCLI(moto: moto).run(["s3api", "put-bucket-policy", "--bucket", ProvisionFixture.bucket, "--policy", document.encoded()])
+            try await AWSCLI(moto: moto).run(["s3api", "put-bucket-policy", "--bucket", ProvisionFixture.bucket, "--policy", document.encoded()])
             let plan = await fixture.engine.plan()
             #expect(!plan.hasChanges, "\(plan.text)")
         }

@@ -64,7 +64,7 @@ import Testing
             let fixture = try ProvisionFixture(moto: moto)
             try await fixture.apply()
             let cli = AWSCLI(moto: moto)
-            for command in test.drift { try cli.run(command) }
+            for command in test.drift { try await cli.run(command) }
 
             let drifted = await fixture.engine.plan()
             let resource = try #require(drifted.resources.first { $0.id.description == test.resource })

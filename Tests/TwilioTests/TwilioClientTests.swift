@@ -45,7 +45,7 @@ import Twilio
             let recording = await sandbox.state.addRecording(callSid: "CA" + String(repeating: "1", count: 32), duration: 9)
             let twilio = sandbox.twilio()
             #expect(try await twilio.recordings().map(\.sid) == [recording.sid])
-            let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
+            let today = String(ISO8601DateFormatter().string(from: recording.created).prefix(10))  // its day, even across midnight
             #expect(try await twilio.recordings(createdAfter: today).count == 1)
             #expect(try await twilio.recordings(createdBefore: "2000-01-01").isEmpty)
             let meta = try #require(try await twilio.recording(sid: recording.sid))

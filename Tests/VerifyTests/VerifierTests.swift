@@ -15,7 +15,7 @@ import Verify
             let verifier = Verifier(engine: fixture.engine, sourceMap: fixture.loaded.sourceMap)
             #expect(await verifier.run().status == .inSync)
 
-            try AWSCLI(moto: moto).run(["s3api", "put-bucket-versioning", "--bucket", ProvisionFixture.bucket, "--versioning-configuration", "Status=Enabled"])
+            try await AWSCLI(moto: moto).run(["s3api", "put-bucket-versioning", "--bucket", ProvisionFixture.bucket, "--versioning-configuration", "Status=Enabled"])
             let report = await verifier.run()
             #expect(report.status == .drift)
             let finding = try #require(report.findings.first)
@@ -41,8 +41,8 @@ import Verify
             let fixture = try ProvisionFixture(moto: moto, now: { Date().addingTimeInterval(100 * 86400) })
             try await fixture.apply()
             let cli = AWSCLI(moto: moto)
-            try cli.run(["iam", "create-access-key", "--user-name", "recording-pipeline"])
-            try cli.run(["iam", "create-access-key", "--user-name", "recording-pipeline"])
+            try await cli.run(["iam", "create-access-key", "--user-name", "recording-pipeline"])
+            try await cli.run(["iam", "create-access-key", "--user-name", "recording-pipeline"])
 
             let report = await Verifier(engine: fixture.engine, sourceMap: fixture.loaded.sourceMap).run()
             #expect(report.status == .drift)
@@ -63,7 +63,7 @@ import Verify
         try await MotoServer.with { moto in
             let fixture = try ProvisionFixture(moto: moto)
             try await fixture.apply()
-            moto.process.stop(grace: .zero)
+            moto.process.killNow()
             let report = await Verifier(engine: fixture.engine, sourceMap: fixture.loaded.sourceMap).run()
             #expect(report.status == .unknown)
             #expect(report.failures.count == 3)

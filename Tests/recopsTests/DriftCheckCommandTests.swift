@@ -32,7 +32,7 @@ import Testing
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
             #expect(verify.stdout.hasPrefix("In sync: 3 resources match the spec. (16 requests,"))
 
-            try AWSCLI(moto: moto).run(["s3api", "put-bucket-encryption", "--bucket", "acme-call-recordings", "--server-side-encryption-configuration",
+            try await AWSCLI(moto: moto).run(["s3api", "put-bucket-encryption", "--bucket", "acme-call-recordings", "--server-side-encryption-configuration",
                                         #"{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms"}}]}"#])
             let drift = try await RecopsBinary.run(["verify", "--only", "aws", "--format", "json"], environment: env)
             #expect(drift.status == 2)
@@ -50,7 +50,7 @@ import Testing
             let github = try await RecopsBinary.run(["verify", "--only", "aws", "--format", "github"], environment: env)
             #expect(github.stdout.hasPrefix("::error file=infra/policy.yaml,line=15,col="))
 
-            moto.process.stop(grace: .zero)
+            moto.process.killNow()
             let down = try await RecopsBinary.run(["verify", "--only", "aws"], environment: env)
             #expect(down.status == 1)
             #expect(down.stdout.contains("could not check (network)"))

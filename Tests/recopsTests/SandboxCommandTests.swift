@@ -10,7 +10,7 @@ import Testing
         let sandbox = try await LocalProcess.launch(executable: RecopsBinary.path, arguments: { ["sandbox", "--port", "\($0)", "--throttle-pause", "1"] },
                                                     readyPath: "_sandbox/state", name: "sandbox")
         let port = sandbox.port
-        defer { sandbox.stop() }
+        defer { sandbox.killNow() }
         // Separate recops processes cannot share one limiter: back-to-back commands may meet a
         // 429 and wait out the pause (30 s on Airtable; 1 s here).
         // It prints what to export; use exactly that.
@@ -59,7 +59,7 @@ extension SandboxCommandTests {
         """#.write(to: seedFile, atomically: true, encoding: .utf8)
         let sandbox = try await LocalProcess.launch(executable: RecopsBinary.path, arguments: { ["sandbox", "--port", "\($0)", "--seed", seedFile.path] },
                                                     readyPath: "_sandbox/state", name: "sandbox-seeded")
-        defer { sandbox.stop() }
+        defer { sandbox.killNow() }
         #expect(sandbox.output.contains("export TWILIO_PHONE_NUMBER=+442071838750"))
         #expect(sandbox.output.contains("export AIRTABLE_TABLE='Work Orders'"))
 

@@ -60,7 +60,8 @@ import Twilio
                     let request = HTTPRequest(method: "POST", url: URL(string: url)!,
                                               headers: [(name: "X-Twilio-Signature", value: signature), (name: "Content-Type", value: "application/x-www-form-urlencoded")],
                                               body: Data(FormEncoding.encode(parameters).utf8))
-                    for _ in 0..<400 {
+                    let deadline = ContinuousClock.now + .seconds(120)
+                    while ContinuousClock.now < deadline {
                         if let response = try? await transport.send(request), response.isSuccess { return }
                         try await Task.sleep(for: .milliseconds(50))
                     }
@@ -87,7 +88,7 @@ import Twilio
                     group.addTask {
                         for _ in 0..<3 {
                             try await Task.sleep(for: .milliseconds(Int.random(in: 300...900)))
-                            await slot.server?.stop(grace: .zero)  // SIGKILL: no shutdown, no flush
+                            await slot.server?.killNow()  // SIGKILL: no shutdown, no flush
                             await slot.set(try await Self.serve(spec: spec, port: port, dataDir: dataDir, environment: environment, extra: serveArguments))
                         }
                         return []
@@ -98,14 +99,18 @@ import Twilio
 
                 // From the outside: every job's history has exactly its recordings' lines.
                 let expected = Dictionary(grouping: sent, by: \.job).mapValues(\.count)
-                let deadline = ContinuousClock.now + .seconds(90)
+                // Waits while lines keep coming; gives up after 30 s without a new one.
+                var deadline = ContinuousClock.now + .seconds(30)
                 var histories: [String: String] = [:]
+                var lineCount = 0
                 repeat {
                     let records = try await sandbox.dump()["airtable"]?["tables"]?.arrayValue?.first?["records"]?.arrayValue ?? []
                     for record in records {
                         if let job = record["fields"]?["Job ID"]?.stringValue { histories[job] = record["fields"]?["job_history"]?.stringValue ?? "" }
                     }
                     if jobs.allSatisfy({ PipelineFixture.urlLines(histories[$0] ?? "").count >= expected[$0] ?? 0 }) { break }
+                    let now = histories.values.map { PipelineFixture.urlLines($0).count }.reduce(0, +)
+                    if now > lineCount { lineCount = now; deadline = ContinuousClock.now + .seconds(30) }
                     try await Task.sleep(for: .milliseconds(200))
                 } while ContinuousClock.now < deadline
                 var linkedKeys: [String] = []
@@ -118,7 +123,7 @@ import Twilio
                 #expect(!(histories.values.contains { $0.contains("pending upload") }))
 
                 // And in S3: one object per recording, each named by its own recording.
-                let listing = try JSONDecoder().decode(JSONValue.self, from: Data(try AWSCLI(moto: moto).run(
+                let listing = try JSONDecoder().decode(JSONValue.self, from: Data(try await AWSCLI(moto: moto).run(
                     ["s3api", "list-objects-v2", "--bucket", PipelineFixture.bucket, "--prefix", "recordings/"]).utf8))
                 let keys = listing["Contents"]?.arrayValue?.compactMap { $0["Key"]?.stringValue } ?? []
                 #expect(keys.count == 48)
@@ -146,7 +151,7 @@ import Twilio
                 var debug = environment
                 debug["RECOPS_LOG_LEVEL"] = "trace"
                 let server = try await Self.serve(spec: spec, port: port, dataDir: dataDir, environment: debug, extra: ["--startup-check", "fail"])
-                defer { server.stop() }
+                defer { server.killNow() }
                 let transport = AsyncHTTPClientTransport()
                 let ready = try await transport.send(HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(port)/readyz")!))
                 #expect(ready.status == 200, "\(String(decoding: ready.body, as: UTF8.self))")
@@ -179,7 +184,7 @@ import Twilio
                 #expect(line.contains("X-Amz-Signature="))
 
                 // SIGTERM: the service stops by itself, cleanly.
-                server.stop(grace: .seconds(15))
+                await server.stop(grace: .seconds(15))
                 #expect(server.termination?.status == 0 && server.termination?.bySignal == false, "\(server.output.suffix(2000))")
                 let log = server.output
                 #expect(log.contains("worker stopped"))
@@ -204,7 +209,7 @@ extension ServeCommandTests {
                 #expect(try await RecopsBinary.run(["apply", "--spec", spec, "--auto-approve"], environment: environment).status == 0)
                 let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("recops-ops-\(UUID().uuidString)").path
                 let server = try await Self.serve(spec: spec, port: port, dataDir: dataDir, environment: environment, extra: ["--startup-check", "off"])
-                defer { server.stop() }
+                defer { server.killNow() }
                 let transport = AsyncHTTPClientTransport()
                 let simulator = CallSimulator(twilio: sandbox.twilio(), authToken: sandbox.seed.authToken, transport: transport)
                 let first = try await simulator.run(.init(to: sandbox.seed.numbers[0].phoneNumber, job: "1001"))
