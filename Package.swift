@@ -8,8 +8,12 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "recops", targets: ["recops"]),
-        // For Fuzz/ (a package of its own, built with -sanitize=fuzzer): the spec loader alone.
+        // For Fuzz/ (a package of its own, built with -sanitize=fuzzer): the spec loader, and the
+        // webhook's form decoder, signature check and callback parser.
         .library(name: "Spec", targets: ["Spec"]),
+        .library(name: "Transport", targets: ["Transport"]),
+        .library(name: "Twilio", targets: ["Twilio"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),

@@ -9,5 +9,7 @@ let package = Package(
     dependencies: [.package(name: "recops", path: "..")],
     targets: [
         .executableTarget(name: "SpecFuzzer", dependencies: [.product(name: "Spec", package: "recops")]),
+        .executableTarget(name: "WebhookFuzzer", dependencies: [.product(name: "Transport", package: "recops"), .product(name: "Twilio", package: "recops"),
+                                                                .product(name: "Pipeline", package: "recops")]),
     ]
 )

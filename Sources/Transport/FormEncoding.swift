@@ -7,21 +7,23 @@ public enum FormEncoding {
         parameters.map { "\(escape($0.name))=\(escape($0.value))" }.joined(separator: "&")
     }
 
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
     private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
 
     /// RFC 3986 percent-encoding: every byte but `A-Z a-z 0-9 - . _ ~`. The one encoder for form
     /// bodies, query strings, path segments and SigV4's canonical forms.
     public static func escape(_ text: String) -> String {
-        var output = ""
-        output.reserveCapacity(text.utf8.count)
+        // Bytes, not `String(format:)` per byte: SigV4 and the webhooks encode on every request.
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count * 3)
         for byte in text.utf8 {
             if unreserved.contains(byte) {
-                output.unicodeScalars.append(Unicode.Scalar(byte))
+                output.append(byte)
             } else {
-                output += String(format: "%%%02X", byte)
+                output += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]]
             }
         }
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// Parses a form body: `+` is a space, `%XX` a byte. Malformed escapes are an error, not a guess.
