@@ -23,6 +23,9 @@ public protocol JobStore: Sendable {
     /// step whose lease another replica took over, or whose job was requeued meanwhile, changes
     /// nothing (its side effects are idempotent, and the step runs again).
     func commit(_ jobs: [RecordingJob], owner: String) async throws
+    /// Extends `owner`'s claims on these recordings to `until` (a long step keeps its lease);
+    /// returns how many it still held.
+    func renew(_ recordingSids: [String], owner: String, until: Date) async throws -> Int
     /// Releases every claim `owner` holds: a restarted replica resumes its own work at once.
     func releaseClaims(owner: String) async throws -> Int
 
@@ -59,4 +62,12 @@ public enum Work: Sendable, Equatable {
     case history(jobID: String, [RecordingJob])
     /// Delete the Twilio copy of a linked recording whose S3 object is confirmed.
     case cleanup(RecordingJob)
+
+    /// The recordings the step holds claims on.
+    public var recordingSids: [String] {
+        switch self {
+        case .transfer(let job), .cleanup(let job): [job.recordingSid]
+        case .history(_, let jobs): jobs.map(\.recordingSid)
+        }
+    }
 }

@@ -55,11 +55,20 @@ public struct RecordingWorker: Service, CustomStringConvertible {
                     inFlight.withLock { $0 += 1 }
                     group.addTask {
                         defer { inFlight.withLock { $0 -= 1 } }
-                        do {
-                            try await pipeline.perform(work)
-                        } catch {
-                            // The claim expires or is released on restart; the step runs again.
-                            logger.error("cannot commit a step: \(Redaction.message(error))")
+                        await withTaskGroup(of: Void.self) { step in
+                            step.addTask {
+                                do {
+                                    try await pipeline.perform(work)
+                                } catch {
+                                    // The claim expires or is released on restart; the step runs again.
+                                    logger.error("cannot commit a step: \(Redaction.message(error))")
+                                }
+                            }
+                            // A step may outlast its lease (a long recording on a slow link): renewed every
+                            // third of it, so no other worker starts the same step meanwhile.
+                            step.addTask { await renewLease(work, store: store, configuration: configuration) }
+                            await step.next()
+                            step.cancelAll()
                         }
                     }
                 }
@@ -68,5 +77,21 @@ public struct RecordingWorker: Service, CustomStringConvertible {
             stopping.exchange(true)
         }
         logger.info("worker stopped")
+    }
+
+    /// Until cancelled (the step is done), keeps the step's claims a full lease ahead.
+    private func renewLease(_ work: Work, store: any JobStore, configuration: PipelineConfiguration) async {
+        while true {
+            do {
+                try await Task.sleep(for: .seconds(configuration.lease / 3))
+            } catch {
+                return
+            }
+            do {
+                _ = try await store.renew(work.recordingSids, owner: configuration.owner, until: pipeline.now().addingTimeInterval(configuration.lease))
+            } catch {
+                logger.warning("cannot renew a claim: \(Redaction.message(error))")
+            }
+        }
     }
 }

@@ -193,6 +193,18 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func renew(_ recordingSids: [String], owner: String, until: Date) async throws -> Int {
+        try await immediate { db in
+            var held = 0
+            for sid in recordingSids {
+                try db.execute(sql: "UPDATE recordings SET claimed_until = ? WHERE recording_sid = ? AND claimed_by = ?",
+                               arguments: [until.timeIntervalSince1970, sid, owner])
+                held += db.changesCount
+            }
+            return held
+        }
+    }
+
     public func releaseClaims(owner: String) async throws -> Int {
         try await immediate { db in
             try db.execute(sql: "UPDATE recordings SET claimed_by = NULL, claimed_until = NULL, claim_kind = NULL WHERE claimed_by = ?", arguments: [owner])

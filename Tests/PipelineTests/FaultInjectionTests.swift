@@ -46,6 +46,23 @@ import Verify
         }
     }
 
+    @Test func anUploadLongerThanItsLeaseRunsOnce() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let proxy = try await LocalProxy(upstream: moto.endpoint)
+                // S3 takes 8 s to answer the upload; the lease is 3 s, renewed every second.
+                await proxy.add(.init(method: "PUT", pathPrefix: "/\(PipelineFixture.bucket)/recordings/", action: .latency, latencyMs: 8000))
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, s3Endpoint: proxy.baseURL, configure: { $0.lease = 3 })
+                try await fixture.recordedCall(job: "J-1001")
+                let job = try #require(try await fixture.settle(expecting: 1, timeout: .seconds(60)).first)
+                #expect(job.state == .linked)
+                // One upload: no other worker slot took the step over while it ran.
+                #expect(await proxy.stats()["faults"] == .number(1))
+                #expect(PipelineFixture.urlLines(try await fixture.history("J-1001")).count == 1)
+            }
+        }
+    }
+
     @Test func truncatedTwilioMediaIsRetriedAndNeverStoredShort() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in

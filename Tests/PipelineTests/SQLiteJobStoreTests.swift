@@ -45,8 +45,12 @@ import Testing
             return
         }
         #expect(try await store.claim(owner: "b", now: now.addingTimeInterval(59), lease: 60) == nil)
+        // A long step renews its lease: still a's at 61; b's renewal of a claim it lacks holds nothing.
+        #expect(try await store.renew([job.recordingSid], owner: "a", until: now.addingTimeInterval(62)) == 1)
+        #expect(try await store.renew([job.recordingSid], owner: "b", until: now.addingTimeInterval(500)) == 0)
+        #expect(try await store.claim(owner: "b", now: now.addingTimeInterval(61), lease: 60) == nil)
         // The lease ran out (a crashed worker): another replica takes the step over.
-        #expect(try await store.claim(owner: "b", now: now.addingTimeInterval(61), lease: 60) == .transfer(job))
+        #expect(try await store.claim(owner: "b", now: now.addingTimeInterval(63), lease: 60) == .transfer(job))
         // The first worker's late commit is ignored: the step is b's now.
         var late = job
         late.state = .stored
@@ -54,9 +58,9 @@ import Testing
         #expect(try await store.job(job.recordingSid)?.state == .received)
         // b restarts: its own claims are released at once, not after the lease.
         #expect(try await store.releaseClaims(owner: "b") == 1)
-        #expect(try await store.claim(owner: "b", now: now.addingTimeInterval(62), lease: 60) != nil)
+        #expect(try await store.claim(owner: "b", now: now.addingTimeInterval(64), lease: 60) != nil)
         // Someone presses "retry" while b's step runs: b's commit, when it comes, changes nothing.
-        #expect(try await store.requeue(job.recordingSid, as: .received, at: now.addingTimeInterval(63)))
+        #expect(try await store.requeue(job.recordingSid, as: .received, at: now.addingTimeInterval(65)))
         try await store.commit([late], owner: "b")
         #expect(try await store.job(job.recordingSid)?.state == .received)
     }
