@@ -175,8 +175,9 @@ import Transport
     @Test func s3DownThenUpGivesThePendingLineThenTheURLLineOnce() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in
-                // S3 answers nothing at first: the pipeline's S3 endpoint is a port no one listens on.
-                let deadPort = freeLoopbackPort()
+                // S3 answers nothing at first: the pipeline's S3 endpoint is a port kept bound, not listening.
+                let reserved = ReservedPort()
+                let deadPort = reserved.port
                 let alerts = try await AlertReceiver()
                 let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, s3Endpoint: URL(string: "http://127.0.0.1:\(deadPort)")!) {
                     $0.replacingOccurrences(of: "  # webhook_url: https://hooks.example.com/recops", with: "  webhook_url: \(alerts.url)")
@@ -197,6 +198,7 @@ import Transport
                 #expect(alert["recording_sid"] == .string(sid))
 
                 // S3 comes back (moto on that port, the bucket applied): the URL line follows, once.
+                reserved.release()
                 let revived = try await MotoServer(port: deadPort)
                 defer { revived.process.killNow() }
                 _ = try await PipelineFixture.applyAWS(moto: revived, spec: fixture.spec)
