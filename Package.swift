@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "AirtableTests", dependencies: ["Airtable", "Transport", "Spec", "RecopsTesting"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Twilio", "Spec", "Transport", "RecopsTesting", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "Provision", "Spec", "AWS", "Transport", "RecopsTesting"]),
-        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Spec", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "RecopsTesting"]),
+        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Spec", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "Pipeline", "RecopsTesting"]),
         .testTarget(
             name: "PipelineTests",
             dependencies: [

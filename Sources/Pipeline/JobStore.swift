@@ -26,6 +26,12 @@ public protocol JobStore: Sendable {
     /// Extends `owner`'s claims on these recordings to `until` (a long step keeps its lease);
     /// returns how many it still held.
     func renew(_ recordingSids: [String], owner: String, until: Date) async throws -> Int
+    /// Takes a job's history for `owner` as a history step does (through one of the job's
+    /// recordings), so no worker writes that record meanwhile. Returns the recording held (give
+    /// it back with `release`), or nil while someone else holds the job's history.
+    func holdHistory(jobID: String, owner: String, now: Date, lease: TimeInterval) async throws -> String?
+    /// Gives back `owner`'s claims on these recordings.
+    func release(_ recordingSids: [String], owner: String) async throws
     /// Releases every claim `owner` holds: a restarted replica resumes its own work at once.
     func releaseClaims(owner: String) async throws -> Int
 

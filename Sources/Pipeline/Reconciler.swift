@@ -15,6 +15,8 @@ public struct Reconciler: Sendable {
         /// The callback never reached the service (it was down, or Twilio gave up).
         case notReceived = "not_received"
         case inProgress = "in_progress"
+        /// Still not stored or linked after `history_retry_within`: an outage outlasted the retries.
+        case overdue
         case notStored = "not_in_s3"
         case notEncrypted = "not_encrypted_as_declared"
         case sizeMismatch = "size_differs"
@@ -25,7 +27,7 @@ public struct Reconciler: Sendable {
         /// Something a person or a repair must act on (in progress is not).
         public var isMissing: Bool { self != .inProgress }
         /// What `--repair` puts back through the pipeline.
-        public var isRepairable: Bool { [.notReceived, .notStored, .notLinked].contains(self) }
+        public var isRepairable: Bool { [.notReceived, .notStored, .notLinked, .overdue].contains(self) }
     }
 
     public struct Finding: Sendable {
@@ -72,7 +74,16 @@ public struct Reconciler: Sendable {
             }
             switch job.state {
             case .received, .stored:
-                findings.append(Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .inProgress, detail: job.state.rawValue))
+                let age = pipeline.now().timeIntervalSince(job.receivedAt)
+                guard age > TimeInterval(configuration.recordings.historyRetryWithin.seconds) else {
+                    findings.append(Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .inProgress, detail: job.state.rawValue))
+                    continue
+                }
+                var finding = Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .overdue,
+                                      detail: "\(job.state.rawValue) for \(Int(age / 60)) min\(job.lastError.map { ": \($0)" } ?? "")")
+                // Due again now, whatever its backoff had reached.
+                if repair { finding.queued = try await store.requeue(job.recordingSid, as: job.state, at: pipeline.now()) }
+                findings.append(finding)
             case .uploadPending:
                 findings.append(Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .pendingUpload, detail: job.lastError ?? ""))
             case .unmatched:
@@ -115,7 +126,10 @@ public struct Reconciler: Sendable {
         guard let key = job.objectKey, let info = try await pipeline.s3.headObject(bucket: configuration.bucket, key: key) else {
             return finding(.notStored, "s3://\(configuration.bucket)/\(job.objectKey ?? "?") is missing")
         }
-        if let algorithm = info.serverSideEncryption, algorithm != configuration.encryption.algorithm {
+        guard let algorithm = info.serverSideEncryption else {
+            return finding(.notEncrypted, "S3 reports no server-side encryption, the spec says \(configuration.encryption.algorithm)")
+        }
+        if algorithm != configuration.encryption.algorithm {
             return finding(.notEncrypted, "encrypted with \(algorithm), the spec says \(configuration.encryption.algorithm)")
         }
         if let size = job.objectSize, info.size != size {
@@ -131,7 +145,14 @@ extension Reconciler.Report {
             "\(finding.problem.isMissing ? "!" : "·") \(finding.recordingSid) call \(finding.callSid) job \(finding.jobID ?? "?"): \(finding.problem.rawValue): \(finding.detail)\(finding.queued ? " [queued for repair]" : "")"
         }
         let missing = self.missing.count
-        lines.append(missing == 0 ? "All \(checked) recordings are stored and linked." : "\(missing) of \(checked) recordings need attention.")
+        let underWay = findings.count - missing
+        if missing > 0 {
+            lines.append("\(missing) of \(checked) recordings need attention.")
+        } else if underWay > 0 {
+            lines.append("Nothing missing of \(checked) recordings; \(underWay) still on their way to S3 or the history.")
+        } else {
+            lines.append("All \(checked) recordings are stored and linked.")
+        }
         return lines.joined(separator: "\n")
     }
 

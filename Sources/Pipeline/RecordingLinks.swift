@@ -24,9 +24,29 @@ public struct RecordingLinks: Sendable {
     }
 
     /// Appends the line with `url` to the job's history (read, append, PATCH, confirm), even
-    /// when an older line links the same object: its link may have expired.
-    public func appendLine(for job: RecordingJob, url: String) async throws {
+    /// when an older line links the same object: its link may have expired. Holds the job's
+    /// history in the shared store while it does, so a running service never writes the same
+    /// record at once (one of the two lines would be lost); waits up to `wait` for it.
+    public func appendLine(for job: RecordingJob, url: String, wait: Duration = .seconds(60)) async throws {
         guard let jobID = job.jobID else { throw NotFound(description: "\(job.recordingSid) belongs to no job") }
+        let store = pipeline.store, owner = pipeline.configuration.owner
+        let deadline = ContinuousClock.now + wait
+        var held = try await store.holdHistory(jobID: jobID, owner: owner, now: pipeline.now(), lease: 120)
+        while held == nil {
+            guard ContinuousClock.now < deadline else { throw NotFound(description: "\(jobID)'s history stayed busy for \(wait): try again") }
+            try await Task.sleep(for: .milliseconds(200))
+            held = try await store.holdHistory(jobID: jobID, owner: owner, now: pipeline.now(), lease: 120)
+        }
+        do {
+            try await writeLine(for: job, jobID: jobID, url: url)
+        } catch {
+            try? await store.release([held!], owner: owner)
+            throw error
+        }
+        try await store.release([held!], owner: owner)
+    }
+
+    private func writeLine(for job: RecordingJob, jobID: String, url: String) async throws {
         let settings = pipeline.configuration.airtable
         guard let record = try await pipeline.airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID) else {
             throw NotFound(description: "no record in \(settings.table) has \(settings.jobIdField) = \(jobID)")

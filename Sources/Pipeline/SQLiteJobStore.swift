@@ -205,6 +205,29 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func holdHistory(jobID: String, owner: String, now: Date, lease: TimeInterval) async throws -> String? {
+        let t = now.timeIntervalSince1970
+        return try await immediate { db in
+            let held = try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM recordings WHERE job_id = ? AND claim_kind = 'history' AND claimed_until >= ? AND claimed_by != ?)
+                """, arguments: [jobID, t, owner]) ?? false
+            guard !held, let sid = try String.fetchOne(db, sql: """
+                SELECT recording_sid FROM recordings WHERE job_id = ? AND (claimed_until IS NULL OR claimed_until < ? OR claimed_by = ?) LIMIT 1
+                """, arguments: [jobID, t, owner]) else { return nil }
+            try Self.mark(db, [sid], owner: owner, until: t + lease, kind: "history")
+            return sid
+        }
+    }
+
+    public func release(_ recordingSids: [String], owner: String) async throws {
+        try await immediate { db in
+            for sid in recordingSids {
+                try db.execute(sql: "UPDATE recordings SET claimed_by = NULL, claimed_until = NULL, claim_kind = NULL WHERE recording_sid = ? AND claimed_by = ?",
+                               arguments: [sid, owner])
+            }
+        }
+    }
+
     public func releaseClaims(owner: String) async throws -> Int {
         try await immediate { db in
             try db.execute(sql: "UPDATE recordings SET claimed_by = NULL, claimed_until = NULL, claim_kind = NULL WHERE claimed_by = ?", arguments: [owner])

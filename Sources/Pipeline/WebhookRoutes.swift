@@ -101,8 +101,11 @@ public struct WebhookRoutes: Sendable {
             return Self.text(.badRequest, "CallSid is missing or malformed\n")
         }
         let jobID = Self.jobID(parameters["JobId"])
-        if let refusal = await storeCall(callSid, jobID: jobID, parameters) { return refusal }
-        metrics.callback("voice", "accepted")
+        // `recops verify --only webhook` marks its signed probe: answered like a call, never stored
+        // (it would show as a call without a job). Only a holder of the auth token can sign one.
+        let probe = parameters["RecopsProbe"] == "1"
+        if !probe, let refusal = await storeCall(callSid, jobID: jobID, parameters) { return refusal }
+        metrics.callback("voice", probe ? "probe" : "accepted")
         var twiml = TwiML()
         if configuration.recording.enabled {
             twiml.startRecording([

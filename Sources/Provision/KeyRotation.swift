@@ -38,12 +38,16 @@ public struct KeyRotation: Sendable {
         }
     }
 
-    public func rotate(user: String, retireOld: Bool, proofTimeout: Duration = .seconds(60)) async throws -> Outcome {
+    /// `created` receives the new key the moment IAM returns it, before the proof: whatever fails
+    /// afterwards, its secret (which AWS never shows again) has reached the operator.
+    public func rotate(user: String, retireOld: Bool, proofTimeout: Duration = .seconds(60),
+                       created onCreated: (IAM.NewAccessKey) -> Void = { _ in }) async throws -> Outcome {
         let existing = try await iam.accessKeys(user)
         guard existing.count < 2 else {
             throw Refused(description: "\(user) already has two access keys (\(existing.map(\.id).joined(separator: ", "))), AWS's limit: delete the one not in use first")
         }
         let created = try await iam.createAccessKey(user: user)
+        onCreated(created)
         let outcome = Outcome(user: user, newKey: created, retired: [])
         guard retireOld, !existing.isEmpty else { return outcome }
 
@@ -69,8 +73,12 @@ public struct KeyRotation: Sendable {
         }
         var retired: [String] = []
         for key in existing {
-            try await iam.updateAccessKey(user: user, id: key.id, active: false)
-            try await iam.deleteAccessKey(user: user, id: key.id)
+            do {
+                try await iam.updateAccessKey(user: user, id: key.id, active: false)
+                try await iam.deleteAccessKey(user: user, id: key.id)
+            } catch {
+                throw Refused(description: "the new key \(created.id) works, but retiring \(key.id) failed (\(error))\(retired.isEmpty ? "" : "; already retired: \(retired.joined(separator: ", "))"): finish by hand or run again")
+            }
             retired.append(key.id)
         }
         return Outcome(user: user, newKey: created, retired: retired)

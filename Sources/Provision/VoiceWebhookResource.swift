@@ -46,6 +46,7 @@ public struct VoiceWebhookResource: Resource {
         let parameters: [(name: String, value: String)] = [
             ("AccountSid", accountSID), ("ApiVersion", "2010-04-01"), ("CallSid", "CA" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()),
             ("CallStatus", "ringing"), ("Direction", "inbound"), ("From", "+10000000000"), ("To", to),
+            ("RecopsProbe", "1"),  // the service answers it as a call but stores nothing
         ]
         guard let target = URL(string: url) else { throw TransportError(kind: .connect, endpoint: url, underlying: "not a URL") }
         let response = try await transport.send(HTTPRequest(
@@ -94,9 +95,10 @@ public struct VoiceWebhookResource: Resource {
                                     "<Recording \(attribute)> is \(attributes[attribute].map { "'\($0)'" } ?? "not set"), the spec says '\(value)'"))
         }
         let events = Set((attributes["recordingStatusCallbackEvent"] ?? "").split(separator: " ").map(String.init))
-        if !events.contains("completed") {
-            failures.append(failure("status_callback.events", .string("completed"), .string(events.sorted().joined(separator: " ")),
-                                    "<Recording recordingStatusCallbackEvent> lacks 'completed': the service would never hear of finished recordings"))
+        for (event, consequence) in [("completed", "the service would never hear of finished recordings"),
+                                     ("absent", "a call whose recording never starts would go unreported")] where !events.contains(event) {
+            failures.append(failure("status_callback.events", .string("completed absent"), .string(events.sorted().joined(separator: " ")),
+                                    "<Recording recordingStatusCallbackEvent> lacks '\(event)': \(consequence)"))
         }
         return failures
     }

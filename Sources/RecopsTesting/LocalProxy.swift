@@ -22,15 +22,28 @@ public final class LocalProxy: Sendable {
 
     deinit { task.cancel() }
 
-    public func add(_ rule: FaultProxy.Rule) async {
-        await proxy.state.add(rule)
+    // Through the admin API over HTTP, as `recops sandbox proxy` is driven: every proxy test
+    // exercises its JSON rules and stats too.
+
+    public func add(_ rule: FaultProxy.Rule) async throws {
+        let response = try await admin("POST", "_proxy/rules", body: JSONEncoder().encode(rule))
+        guard response.status == 201 else { throw AdminFailure(description: "adding a rule: HTTP \(response.status)") }
     }
 
-    public func clear() async {
-        await proxy.state.clear()
+    public func clear() async throws {
+        _ = try await admin("DELETE", "_proxy/rules")
     }
 
-    public func stats() async -> JSONValue {
-        await proxy.state.stats()
+    public func stats() async throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: try await admin("GET", "_proxy/stats").body)
+    }
+
+    public struct AdminFailure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    private func admin(_ method: String, _ path: String, body: Data? = nil) async throws -> HTTPResponse {
+        try await AsyncHTTPClientTransport().send(HTTPRequest(method: method, url: baseURL.appendingPathComponent(path),
+                                                              headers: body == nil ? [] : [(name: "Content-Type", value: "application/json")], body: body ?? Data()))
     }
 }

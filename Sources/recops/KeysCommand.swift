@@ -44,18 +44,24 @@ struct KeysCommand: AsyncParsableCommand {
             let aws = try Wiring.awsClient(region: loaded.spec.aws?.region ?? "us-east-1", transport: AsyncHTTPClientTransport())
             let rotation = KeyRotation(iam: IAMClient(aws: aws), prove: KeyRotation.stsProof(like: aws))
             let outcome: KeyRotation.Outcome
+            var printed: String?
             do {
-                outcome = try await rotation.rotate(user: name, retireOld: retireOld)
+                // Printed as soon as it exists: a failure later must not take the only copy of the secret.
+                outcome = try await rotation.rotate(user: name, retireOld: retireOld) { key in
+                    printed = key.id
+                    let text = switch output {
+                    case .env:
+                        "AWS_ACCESS_KEY_ID=\(key.id)\nAWS_SECRET_ACCESS_KEY=\(key.secret)"
+                    case .json:
+                        JSONValue.object(["UserName": .string(name), "AccessKeyId": .string(key.id),
+                                          "SecretAccessKey": .string(key.secret)]).encoded(pretty: true)
+                    }
+                    FileHandle.standardOutput.write(Data((text + "\n").utf8))  // unbuffered: out before anything can fail
+                }
             } catch {
-                Wiring.writeError("keys rotate: \(error)")
+                let kept = printed.map { " The new key \($0) was created and printed above: store it, or delete it with the AWS CLI." } ?? ""
+                Wiring.writeError("keys rotate: \(error).\(kept)")
                 throw CommandExit.failure
-            }
-            switch output {
-            case .env:
-                print("AWS_ACCESS_KEY_ID=\(outcome.newKey.id)\nAWS_SECRET_ACCESS_KEY=\(outcome.newKey.secret)")
-            case .json:
-                print(JSONValue.object(["UserName": .string(name), "AccessKeyId": .string(outcome.newKey.id),
-                                        "SecretAccessKey": .string(outcome.newKey.secret)]).encoded(pretty: true))
             }
             let retired = outcome.retired.isEmpty ? "no key retired" : "retired \(outcome.retired.joined(separator: ", "))"
             Wiring.writeError("keys rotate: new key \(outcome.newKey.id) for \(name); \(retired). Store it, then restart the service with it.")

@@ -34,8 +34,10 @@ struct ReconcileCommand: AsyncParsableCommand {
         commandName: "reconcile",
         abstract: "Find recordings Twilio holds that are not stored (right key, encrypted, same size) or not linked; --repair puts them through the pipeline.",
         discussion: """
-            Exit 0 when everything is stored and linked, 2 when something is missing (after --repair: still
-            missing), 1 when it could not check. A repair goes through the job store and worker exactly as a
+            Exit 0 when nothing is missing, 2 when something is missing (after --repair: still missing, or
+            repairs not finished within --wait), 1 when it could not check. A recording still not stored or
+            linked after the spec's history_retry_within counts as missing ("overdue"); --repair makes it due
+            again at once. A repair goes through the job store and worker exactly as a
             live callback does, so it is durable, and running it twice changes nothing the second time. It
             can run beside a live `recops serve` on the same --data-dir.
             """)
@@ -79,16 +81,19 @@ struct ReconcileCommand: AsyncParsableCommand {
             Wiring.writeError("could not check: \(Redaction.message(error))")
             throw CommandExit.failure
         }
+        var unfinished = false
         if repair {
             let queued = report.findings.filter(\.queued).map(\.recordingSid)
             if !queued.isEmpty {
                 let settled = try await wiring.work(until: queued, timeout: .seconds(wait))
                 if !settled { Wiring.writeError("reconcile: repairs still under way after \(wait) s; the service's worker finishes them") }
+                unfinished = !settled
                 report = try await reconciler.run(since: since, until: until, repair: false)
             }
         }
         print(format == .json ? report.json.encoded(pretty: true) : report.text)
-        if !report.missing.isEmpty { throw CommandExit.drift }
+        // A repair not finished yet is not a success: run again, or let the service finish it.
+        if !report.missing.isEmpty || unfinished { throw CommandExit.drift }
     }
 }
 

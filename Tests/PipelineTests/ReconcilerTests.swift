@@ -58,6 +58,42 @@ import Twilio
         }
     }
 
+    @Test func workStuckPastTheRetryWindowIsOverdueAndObjectsMustBeEncryptedAsDeclared() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
+                // A one-second retry window, and no worker yet: the callbacks wait in the store.
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, edit: {
+                    $0.replacingOccurrences(of: "history_retry_within: 15m", with: "history_retry_within: 1s")
+                }, runWorker: false)
+                let (waiting, _) = try await fixture.recordedCall(job: "J-1001")
+                let reconciler = Reconciler(pipeline: fixture.pipeline)
+                let fresh = try await reconciler.run(since: nil, until: nil, repair: false)
+                #expect(fresh.missing.isEmpty && fresh.findings.map(\.problem) == [.inProgress])
+                #expect(fresh.text.hasSuffix("Nothing missing of 1 recordings; 1 still on their way to S3 or the history."))
+                try await Task.sleep(for: .seconds(1.1))
+                let late = try await reconciler.run(since: nil, until: nil, repair: true)
+                #expect(late.missing.map(\.problem) == [.overdue] && late.findings.first?.queued == true, "\(late.text)")
+                #expect(late.findings.first?.recordingSid == waiting)
+
+                // Stored and linked, then re-encrypted behind the service's back: not as declared.
+                for _ in 0..<4 {
+                    guard let work = try await fixture.store.claim(owner: "test", now: Date(), lease: 60) else { break }
+                    try await fixture.pipeline.perform(work)
+                }
+                let key = try #require(try await fixture.store.job(waiting)?.objectKey)
+                #expect(try await fixture.store.job(waiting)?.state == .linked)
+                #expect(try await reconciler.run(since: nil, until: nil, repair: false).missing.isEmpty)
+                let declared = fixture.pipeline.configuration.encryption.algorithm
+                let other = declared == "AES256" ? "aws:kms" : "AES256"
+                _ = try await AWSCLI(moto: moto).run(["s3api", "copy-object", "--bucket", PipelineFixture.bucket, "--key", key,
+                                                      "--copy-source", "\(PipelineFixture.bucket)/\(key)", "--server-side-encryption", other])
+                let report = try await reconciler.run(since: nil, until: nil, repair: false)
+                #expect(report.missing.map(\.problem) == [.notEncrypted], "\(report.text)")
+                #expect(report.missing.first?.detail.contains("the spec says \(declared)") == true)
+            }
+        }
+    }
+
     @Test func statusAndFreshLinksReadTheStore() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
@@ -91,7 +127,14 @@ import Twilio
                 try await Task.sleep(for: .seconds(1.1))  // a new signing second: a new URL
                 let fresh = try #require(try await links.links(for: "J-1002").first)
                 #expect(fresh.url != found[0].url)
-                try await links.appendLine(for: fresh.job, url: fresh.url)
+                // While a worker holds J-1002's history, the command waits its turn.
+                let held = try #require(try await fixture.store.holdHistory(jobID: "J-1002", owner: "worker", now: Date(), lease: 60))
+                #expect(try await fixture.store.holdHistory(jobID: "J-1002", owner: "other", now: Date(), lease: 60) == nil)
+                let appending = Task { try await links.appendLine(for: fresh.job, url: fresh.url) }
+                try await Task.sleep(for: .milliseconds(600))
+                #expect(PipelineFixture.urlLines(try await fixture.history("J-1002")).count == 1)
+                try await fixture.store.release([held], owner: "worker")
+                try await appending.value
                 let lines = PipelineFixture.urlLines(try await fixture.history("J-1002"))
                 #expect(lines.count == 2 && lines.last == fresh.url)
                 await #expect(throws: RecordingLinks.NotFound.self) { _ = try await links.links(for: "J-4242") }

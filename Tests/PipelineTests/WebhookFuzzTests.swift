@@ -24,15 +24,35 @@ import Twilio
         return bodies
     }
 
-    @Test func parsersNeverCrashAndOnlyAcceptWellFormedCallbacks() throws {
+    /// The properties WebhookFuzzer checks under libFuzzer, here over the kept corpus and the
+    /// seeded bodies in every test run.
+    @Test func parsersKeepTheirPropertiesOnAnyBody() throws {
+        let url = "https://svc.example.com/api/twilio/recording"
+        var decoded = 0, accepted = 0
         for body in try Self.bodies() {
             guard let form = FormEncoding.decode(body) else { continue }
+            decoded += 1
+            // What the decoder returns survives encoding and decoding again.
+            let again = FormEncoding.decode(FormEncoding.encode(form))
+            #expect(again?.map(\.name) == form.map(\.name) && again?.map(\.value) == form.map(\.value), "\(body.prefix(80))")
+            // A signature over these parameters is accepted, and refused once a parameter is added.
+            let signature = TwilioSignature.compute(url: url, parameters: form, authToken: RouteHarness.token)
+            #expect(TwilioSignature.isValid(signature: signature, url: url, parameters: form, authToken: RouteHarness.token))
+            #expect(!TwilioSignature.isValid(signature: signature, url: url, parameters: form + [(name: "JobId", value: "J-1")], authToken: RouteHarness.token))
+            #expect(!TwilioSignature.isValid(signature: body, url: url, parameters: form, authToken: RouteHarness.token))
+            // A callback is refused with a reason, or its fields are well-formed.
             let fields = Dictionary(form.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
-            if let callback = try? RecordingCallback(form: fields) {
+            do {
+                let callback = try RecordingCallback(form: fields)
+                accepted += 1
                 #expect(callback.recordingSid.hasPrefix("RE") && callback.recordingSid.count == 34)
+                #expect(callback.callSid.hasPrefix("CA") && callback.callSid.count == 34 && (callback.duration ?? 0) >= 0)
+            } catch let error as RecordingCallback.Invalid {
+                #expect(!error.description.isEmpty)
             }
-            _ = TwilioSignature.isValid(signature: body, url: "https://svc.example.com/api/twilio/recording", parameters: form, authToken: RouteHarness.token)
         }
+        // The corpus reaches both sides: bodies that decode, and a well-formed callback.
+        #expect(decoded > 50 && accepted >= 1, "\(decoded) decoded, \(accepted) accepted")
     }
 
     @Test func randomBodiesAreRefusedAndStoreNothing() async throws {

@@ -113,6 +113,24 @@ import Transport
         }
     }
 
+    @Test func verifysProbeIsAnsweredLikeACallButNeverStored() async throws {
+        try await LocalSandbox.with { sandbox in
+            let harness = try RouteHarness(sandbox: sandbox)
+            let probeSid = "CA" + String(repeating: "5", count: 32), callSid = "CA" + String(repeating: "6", count: 32)
+            let probe = [(name: "AccountSid", value: RouteHarness.account), (name: "CallSid", value: probeSid), (name: "RecopsProbe", value: "1")]
+            let call = [(name: "AccountSid", value: RouteHarness.account), (name: "CallSid", value: callSid)]
+            try await harness.test { client in
+                let probed = try await RouteHarness.post(client, "/api/twilio/voice", probe, signature: RouteHarness.sign("/api/twilio/voice", probe))
+                let called = try await RouteHarness.post(client, "/api/twilio/voice", call, signature: RouteHarness.sign("/api/twilio/voice", call))
+                #expect(probed.status == .ok && probed.body == called.body)
+                // Unsigned, the mark changes nothing: refused like any forged request.
+                #expect(try await RouteHarness.post(client, "/api/twilio/voice", probe, signature: "forged").status == .forbidden)
+            }
+            #expect(try await harness.store.call(probeSid) == nil)
+            #expect(try await harness.store.call(callSid) != nil)
+        }
+    }
+
     @Test func aSlowOrFailingAirtableNeverHoldsTheCallerAndTheNumberIsTakenAsGiven() async throws {
         try await LocalSandbox.with { sandbox in
             let proxy = try await LocalProxy(upstream: sandbox.baseURL)
@@ -120,7 +138,7 @@ import Transport
             let path = "/api/twilio/voice/job?attempt=1"
             try await harness.test { client in
                 // Airtable answers after 10 s: the caller hears the goodbye after the half-second timeout.
-                await proxy.add(.init(method: "GET", pathPrefix: "/v0/", action: .latency, latencyMs: 10_000, count: 1))
+                try await proxy.add(.init(method: "GET", pathPrefix: "/v0/", action: .latency, latencyMs: 10_000, count: 1))
                 let slow = [(name: "AccountSid", value: RouteHarness.account), (name: "CallSid", value: "CA" + String(repeating: "3", count: 32)),
                             (name: "Digits", value: "9999")]
                 let started = ContinuousClock.now

@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Pipeline  // Locked
 import Provision
 import RecopsTesting
 import Testing
@@ -21,7 +22,7 @@ import Testing
             let rotation = KeyRotation(iam: iam, prove: { credentials in
                 let arn = try await KeyRotation.stsProof(like: aws)(credentials)
                 let active = try await iam.accessKeys("recording-pipeline").first { $0.id == old.id }?.active ?? false
-                proofs.append((arn, active))
+                proofs.withLock { $0.append((arn, active)) }
                 return arn
             })
             let outcome = try await rotation.rotate(user: "recording-pipeline", retireOld: true)
@@ -47,10 +48,16 @@ import Testing
             // A proof that always fails: the old key must survive, active.
             let failing = KeyRotation(iam: iam, prove: { _ in throw AWSError(service: "sts", operation: "GetCallerIdentity", code: "InvalidClientTokenId", message: "", status: 403, requestID: nil) },
                                       sleep: { _ in })
-            let refused = await #expect(throws: KeyRotation.Refused.self) { try await failing.rotate(user: "recording-pipeline", retireOld: true, proofTimeout: .zero) }
+            let handedOver = Locked<IAM.NewAccessKey?>(nil)
+            let refused = await #expect(throws: KeyRotation.Refused.self) {
+                try await failing.rotate(user: "recording-pipeline", retireOld: true, proofTimeout: .zero) { key in handedOver.exchange(key) }
+            }
             #expect(refused?.description.contains("old keys kept") == true)
             let keys = try await iam.accessKeys("recording-pipeline")
             #expect(keys.count == 2)
+            // The unproven key's secret still reached the caller (AWS never shows it again).
+            let handed = try #require(handedOver.value)
+            #expect(keys.contains { $0.id == handed.id } && handed.id != first.id && !handed.secret.isEmpty)
             #expect(keys.first { $0.id == first.id }?.active == true)
             // Two keys already: no third.
             let third = await #expect(throws: KeyRotation.Refused.self) {
@@ -60,17 +67,4 @@ import Testing
             #expect(try await iam.accessKeys("recording-pipeline").count == 2)
         }
     }
-}
-
-/// A value several tasks append to.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private var stored: Value
-    private let lock = NSLock()
-    init(_ value: Value) { stored = value }
-    var value: Value { lock.withLock { stored } }
-    func mutate(_ body: (inout Value) -> Void) { lock.withLock { body(&stored) } }
-}
-
-extension Locked {
-    func append<Element>(_ element: Element) where Value == [Element] { mutate { $0.append(element) } }
 }

@@ -59,6 +59,35 @@ import Transport
         }
     }
 
+    /// What `verify --only webhook` makes of the live answer: each way of not recording the whole
+    /// call, with the right callback, is a failed check naming it.
+    @Test(arguments: [
+        ("recordingStatusCallbackEvent", "completed", "lacks 'absent': a call whose recording never starts would go unreported"),
+        ("recordingStatusCallbackEvent", "absent", "lacks 'completed': the service would never hear of finished recordings"),
+        ("channels", "dual", "<Recording channels> is 'dual', the spec says 'mono'"),
+        ("track", "inbound", "<Recording track> is 'inbound', the spec says 'both'"),
+        ("recordingStatusCallback", "https://elsewhere.example.com/cb", "<Recording recordingStatusCallback> is 'https://elsewhere.example.com/cb'"),
+    ])
+    func theLiveAnswerMustRecordTheWholeCall(attribute: String, value: String, message: String) async throws {
+        try await LocalSandbox.with { sandbox in
+            let spec = try Self.spec(sandbox)
+            let resource = VoiceWebhookResource(spec: spec, accountSID: sandbox.seed.accountSID, authToken: sandbox.seed.authToken, transport: AsyncHTTPClientTransport())
+            let recording = spec.twilio!.recording
+            var attributes = ["channels": "mono", "track": "both", "trim": recording.trim, "recordingStatusCallback": recording.statusCallback.url,
+                              "recordingStatusCallbackMethod": recording.statusCallback.method, "recordingStatusCallbackEvent": "completed absent"]
+            func answer(_ attributes: [String: String], first: String = "Start/Recording") throws -> VoiceWebhookResource.State {
+                let json = JSONValue.object(["status": .number(200), "isTwiML": .bool(true), "firstVerb": .string(first),
+                                             "recording": .object(attributes.mapValues(JSONValue.string))])
+                return try JSONDecoder().decode(VoiceWebhookResource.State.self, from: Data(json.encoded().utf8))
+            }
+            #expect(resource.checks(observed: try answer(attributes)).isEmpty)
+            #expect(resource.checks(observed: try answer(attributes, first: "Say")).map(\.message).first?.contains("the start of the call goes unrecorded") == true)
+            attributes[attribute] = value
+            let failures = resource.checks(observed: try answer(attributes))
+            #expect(failures.count == 1 && failures.first?.message.contains(message) == true, "\(failures.map(\.message))")
+        }
+    }
+
     @Test func theHistoryFieldIsCreatedButNeverRetyped() async throws {
         try await LocalSandbox.with(requestsPerSecond: 1000) { sandbox in
             let engine = Engine(resources: AirtableResources.make(spec: try Self.spec(sandbox), airtable: sandbox.airtable()))

@@ -3,9 +3,9 @@ import RecopsTesting
 import Spec
 import Testing
 
-/// Property tests standing in for a fuzzer (libFuzzer needs a toolchain build of its own here):
-/// whatever the bytes, the loader answers, in bounded time, either a spec or errors that each
-/// name the file, a line and a column. The corpus of hand-made breakage is kept in
+/// Property tests beside the libFuzzer target (Fuzz/SpecFuzzer, run by scripts/fuzz), in every
+/// test run: whatever the bytes, the loader answers, in bounded time, either a spec or errors that
+/// each name the file, a line and a column. The corpus of hand-made breakage is kept in
 /// Tests/Fixtures/fuzz/spec; the mutations of the real spec are seeded, so a failure replays.
 @Suite struct SpecFuzzTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
