@@ -30,6 +30,10 @@ public protocol JobStore: Sendable {
     /// recordings), so no worker writes that record meanwhile. Returns the recording held (give
     /// it back with `release`), or nil while someone else holds the job's history.
     func holdHistory(jobID: String, owner: String, now: Date, lease: TimeInterval) async throws -> String?
+    /// Names the job of an unmatched, stored recording (and of its call) and sends it to the
+    /// history step: the runbook's "calls without a job", resolved by a person. False unless the
+    /// recording is unmatched with its object stored.
+    func assign(_ recordingSid: String, jobID: String, at now: Date) async throws -> Bool
     /// Gives back `owner`'s claims on these recordings.
     func release(_ recordingSids: [String], owner: String) async throws
     /// Releases every claim `owner` holds: a restarted replica resumes its own work at once.

@@ -134,7 +134,7 @@ enum OpsPage {
         let jobs = status.pending.map { ($0.job, $0.ageSeconds) } + status.unmatchedRecordings.map { ($0, Int(status.generatedAt.timeIntervalSince($0.receivedAt))) }
         let rows = jobs.map { job, age -> [String] in
             let sid = escape(job.recordingSid)
-            let retry = job.state == .unmatched ? "needs a job: see recops recordings url"
+            let retry = job.state == .unmatched ? "needs a job: <code>recops recordings link \(sid) --job …</code>"
                 : "<form method=\"post\" action=\"/ops/retry/\(sid)\"><button type=\"submit\" aria-label=\"Retry recording \(sid) now\">Retry</button></form>"
             return [sid, escape(job.callSid), escape(job.jobID ?? "none"), escape(job.state.rawValue), escape(PipelineStatus.age(age)),
                     String(job.attempts), "<span class=\"bad\">\(escape(job.lastError ?? ""))</span>", retry]

@@ -46,6 +46,24 @@ public struct RecordingLinks: Sendable {
         try await store.release([held!], owner: owner)
     }
 
+    /// Gives the unmatched recordings a recording SID or call SID names to `jobID`, once its
+    /// record is found in Airtable; the history step then writes their lines as for any other.
+    public func assign(_ identifier: String, to jobID: String) async throws -> [RecordingJob] {
+        let unmatched = try await pipeline.store.jobs(matching: identifier).filter { $0.state == .unmatched && $0.objectKey != nil }
+        guard !unmatched.isEmpty else {
+            throw NotFound(description: "no unmatched stored recording has the recording SID or call SID '\(identifier)'")
+        }
+        let settings = pipeline.configuration.airtable
+        guard try await pipeline.airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID) != nil else {
+            throw NotFound(description: "no record in \(settings.table) has \(settings.jobIdField) = \(jobID)")
+        }
+        var assigned: [RecordingJob] = []
+        for job in unmatched where try await pipeline.store.assign(job.recordingSid, jobID: jobID, at: pipeline.now()) {
+            assigned.append(job)
+        }
+        return assigned
+    }
+
     private func writeLine(for job: RecordingJob, jobID: String, url: String) async throws {
         let settings = pipeline.configuration.airtable
         guard let record = try await pipeline.airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID) else {

@@ -219,6 +219,20 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func assign(_ recordingSid: String, jobID: String, at now: Date) async throws -> Bool {
+        try await immediate { db in
+            try db.execute(sql: """
+                UPDATE recordings SET job_id = ?, record_id = NULL, state = 'stored', attempts = 0, next_attempt_at = ?, last_error = NULL,
+                    claimed_by = NULL, claimed_until = NULL, claim_kind = NULL
+                WHERE recording_sid = ? AND state = 'unmatched' AND object_key IS NOT NULL
+                """, arguments: [jobID, now.timeIntervalSince1970, recordingSid])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(sql: "UPDATE calls SET job_id = ? WHERE call_sid = (SELECT call_sid FROM recordings WHERE recording_sid = ?)",
+                           arguments: [jobID, recordingSid])
+            return true
+        }
+    }
+
     public func release(_ recordingSids: [String], owner: String) async throws {
         try await immediate { db in
             for sid in recordingSids {

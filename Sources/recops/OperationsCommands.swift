@@ -102,7 +102,7 @@ struct RecordingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recordings",
         abstract: "Work with stored recordings.",
-        subcommands: [URLCommand.self])
+        subcommands: [URLCommand.self, LinkCommand.self])
 
     struct URLCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -128,6 +128,50 @@ struct RecordingsCommand: AsyncParsableCommand {
                 }
             } catch let error as RecordingLinks.NotFound {
                 Wiring.writeError("recordings url: \(error)")
+                throw CommandExit.failure
+            }
+        }
+    }
+
+    struct LinkCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "link",
+            abstract: "Give an unmatched recording (a call that named no job, or a job without a record) to a job, and write its history line.",
+            discussion: """
+                For the runbook's "calls without a job": once a person knows the job, the recording (already in \
+                S3) goes through the service's own history step, so the line is written once, in the usual form. \
+                The job's record must exist. Exit 0 when the line is written, 1 otherwise.
+                """)
+
+        @OptionGroup var specOptions: SpecOptions
+        @OptionGroup var dataDirOptions: DataDirOptions
+        @Argument(help: "The unmatched recording's RecordingSid (RE…), or its CallSid (CA…).")
+        var identifier: String
+        @Option(help: ArgumentHelp("The job it belongs to, e.g. J-1001.", valueName: "job-id"))
+        var job: String
+        @Option(help: "Seconds to wait for the line.")
+        var wait: Int = 120
+
+        func run() async throws {
+            Wiring.bootstrapLogging()
+            let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
+            let wiring = try PipelineWiring(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
+            let assigned: [RecordingJob]
+            do {
+                assigned = try await RecordingLinks(pipeline: wiring.pipeline).assign(identifier, to: job)
+            } catch let error as RecordingLinks.NotFound {
+                Wiring.writeError("recordings link: \(error)")
+                throw CommandExit.failure
+            }
+            let settled = try await wiring.work(until: assigned.map(\.recordingSid), timeout: .seconds(wait))
+            var linked = true
+            for sid in assigned.map(\.recordingSid) {
+                let state = try await wiring.store.job(sid)?.state
+                linked = linked && state == .linked
+                print("\(sid) \(job) \(state?.rawValue ?? "?")")
+            }
+            if !settled || !linked {
+                Wiring.writeError("recordings link: the line is not written yet; the service's worker keeps trying (see recops status)")
                 throw CommandExit.failure
             }
         }

@@ -168,6 +168,18 @@ import Transport
                 let records = try await sandbox.dump()["airtable"]?["tables"]?.arrayValue?.first?["records"]?.arrayValue ?? []
                 #expect(records.count == 3)
                 #expect(fixture.metrics.text().contains("recops_alerts_total{kind=\"unmatched\"} 2"))
+
+                // A person finds the job (`recops recordings link`): the recording's line is written once, in
+                // the usual form; a job without a record is refused; a linked recording cannot be given again.
+                let links = RecordingLinks(pipeline: fixture.pipeline)
+                await #expect(throws: RecordingLinks.NotFound.self) { _ = try await links.assign(noJob.recordingSid, to: "J-4242") }
+                #expect(try await links.assign(noJob.callSid, to: "J-1003").map(\.recordingSid) == [noJob.recordingSid])
+                let relinked = try await fixture.settle(expecting: 2)
+                #expect(relinked.first { $0.recordingSid == noJob.recordingSid }?.state == .linked)
+                let lines = PipelineFixture.urlLines(try await fixture.history("J-1003"))
+                #expect(lines.count == 1 && lines.first?.contains(noJob.objectKey!) == true)
+                #expect(try await fixture.store.call(noJob.callSid)?.jobID == "J-1003")
+                await #expect(throws: RecordingLinks.NotFound.self) { _ = try await links.assign(noJob.recordingSid, to: "J-1001") }
             }
         }
     }
