@@ -214,3 +214,13 @@ public final class PipelineFixture: Sendable {
         }
     }
 }
+
+/// Polls `body` until it returns a value (at most 30 s).
+public func eventually<T>(_ body: () async throws -> T?) async throws -> T {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while ContinuousClock.now < deadline {
+        if let value = try await body() { return value }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw PipelineFixture.Unsettled(description: "condition not met within 30 s")
+}

@@ -249,16 +249,6 @@ import Transport
     }
 }
 
-/// Polls `body` until it returns a value (at most 30 s).
-func eventually<T>(_ body: () async throws -> T?) async throws -> T {
-    let deadline = ContinuousClock.now + .seconds(30)
-    while ContinuousClock.now < deadline {
-        if let value = try await body() { return value }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw PipelineFixture.Unsettled(description: "condition not met within 30 s")
-}
-
 /// The sweep's alerts, driven step by step (no worker): each fires when its condition starts.
 @Suite struct PipelineAlertTests {
     @Test func aGrowingHistoryQueueAndACallThatNeverRecordedRaiseAlerts() async throws {

@@ -258,6 +258,27 @@ extension ServeCommandTests {
                 #expect(rotated.status == 0, "\(rotated.stderr)")
                 #expect(rotated.stdout.hasPrefix("AWS_ACCESS_KEY_ID="))
                 #expect(rotated.stderr.contains("retired \(firstKey)"))
+
+                // A call that named no job: stored unmatched, then given to its job by a person.
+                @Sendable func post(_ path: String, _ parameters: [(name: String, value: String)]) async throws -> Int {
+                    let target = "http://127.0.0.1:\(port)" + path
+                    return try await transport.send(HTTPRequest(method: "POST", url: URL(string: target)!, headers: [
+                        (name: "X-Twilio-Signature", value: TwilioSignature.compute(url: target, parameters: parameters, authToken: sandbox.seed.authToken)),
+                        (name: "Content-Type", value: "application/x-www-form-urlencoded")], body: Data(FormEncoding.encode(parameters).utf8))).status
+                }
+                let jobless = PipelineFixture.callSid()
+                #expect(try await post("/api/twilio/voice", [(name: "AccountSid", value: sandbox.seed.accountSID), (name: "CallSid", value: jobless)]) == 200)
+                let orphan = await sandbox.state.addRecording(callSid: jobless, duration: 3)
+                #expect(try await post("/api/twilio/recording", PipelineFixture.recordingCallback(
+                    account: sandbox.seed.accountSID, callSid: jobless, recordingSid: orphan.sid, start: orphan.created, duration: 3)) == 204)
+                let store = try SQLiteJobStore(directory: URL(fileURLWithPath: dataDir))
+                _ = try await eventually { try await store.job(orphan.sid)?.state == .unmatched ? true : nil }
+                let linked = try await RecopsBinary.run(["recordings", "link", jobless, "--job", "J-1003"] + common, environment: environment)
+                #expect(linked.status == 0, "\(linked.stdout)\(linked.stderr)")
+                #expect(linked.stdout == "\(orphan.sid) J-1003 linked\n")
+                #expect(try await eventuallyLinked(sandbox, job: "J-1003").contains("-unmatched.mp3"))
+                let again = try await RecopsBinary.run(["recordings", "link", orphan.sid, "--job", "J-1001"] + common, environment: environment)
+                #expect(again.status == 1 && again.stderr.contains("no unmatched stored recording"))
             }
         }
     }
