@@ -257,6 +257,24 @@ public struct RecordingPipeline: Sendable {
     }
 
     /// What the history links: the public URL, or a presigned URL valid for `signed_url_ttl`.
+    /// What keeps the service from doing its work now (`/readyz`): the store must take a write,
+    /// and S3 must answer. Any HTTP answer but a credentials or bucket error counts: the
+    /// pipeline's user may not list the bucket, so a 403 on HEAD is normal.
+    @Sendable public func readinessProblems() async -> [String] {
+        var problems: [String] = []
+        if await !store.isWritable() { problems.append("job store: not writable") }
+        do {
+            _ = try await s3.headObject(bucket: configuration.bucket, key: "recordings/")
+        } catch let error as AWSError {
+            if ["InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "NoSuchBucket"].contains(error.code) {
+                problems.append("s3: \(error.description)")
+            }
+        } catch {
+            problems.append("s3: \(Redaction.message(error))")
+        }
+        return problems
+    }
+
     public func objectLink(_ key: String) -> String {
         configuration.recordings.publicUrl
             ? s3.objectURL(bucket: configuration.bucket, key: key).absoluteString

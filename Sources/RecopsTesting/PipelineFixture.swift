@@ -87,7 +87,7 @@ public final class PipelineFixture: Sendable {
                                metrics: metrics, logger: quietServerLogger("test.alerts"), now: { Date() })
         pipeline = RecordingPipeline(configuration: configuration, store: store, s3: s3, twilio: twilio, airtable: airtable,
                                      metrics: metrics, alerts: alerts, now: { Date() }, logger: quietServerLogger("test.pipeline"))
-        let routes = WebhookRoutes(pipeline: pipeline, readiness: { [] }, logger: quietServerLogger("test.webhooks"))
+        let routes = WebhookRoutes(pipeline: pipeline, readiness: pipeline.readinessProblems, logger: quietServerLogger("test.webhooks"))
         let worker = runWorker ? RecordingWorker(pipeline: pipeline, logger: quietServerLogger("test.worker")) : nil
         let ops = OpsRoutes(pipeline: pipeline, adminToken: adminToken, logger: quietServerLogger("test.ops"))
         let (bound, task) = try await startInProcess("pipeline") { onRunning in

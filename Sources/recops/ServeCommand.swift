@@ -67,17 +67,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let wiring = try PipelineWiring(spec: spec, dataDir: dataDir, replicaID: replicaId, transport: transport) { $0.concurrency = concurrency }
         let pipeline = wiring.pipeline
-        let store = wiring.store
-        let s3 = pipeline.s3
-        let bucket = pipeline.configuration.bucket
         let appURL = pipeline.configuration.appURL
         let directory = pipeline.configuration.dataDirectory
-        let routes = WebhookRoutes(pipeline: pipeline, readiness: {
-            var problems: [String] = []
-            if await !store.isWritable() { problems.append("job store: not writable") }
-            if let problem = await Self.s3Problem(s3, bucket: bucket) { problems.append("s3: \(problem)") }
-            return problems
-        }, logger: Logger(label: "recops.webhooks"))
+        let routes = WebhookRoutes(pipeline: pipeline, readiness: pipeline.readinessProblems, logger: Logger(label: "recops.webhooks"))
         let worker = RecordingWorker(pipeline: pipeline, logger: Logger(label: "recops.worker"))
         let ops = OpsRoutes(pipeline: pipeline, adminToken: Wiring.environment["RECOPS_ADMIN_TOKEN"], logger: Logger(label: "recops.ops"))
         let app = PipelineServer.buildApplication(routes: routes, ops: ops, worker: worker, host: host, port: port, logger: Logger(label: "recops.http")) { bound in
@@ -86,19 +78,6 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info("serving", metadata: ["data_dir": "\(directory.path)", "app_url": "\(appURL)", "port": "\(bound)"])
         }
         try await app.runService()
-    }
-
-    /// S3 answers at all (any HTTP answer but a credentials error counts: the pipeline's user may
-    /// not list the bucket, so a 403 on HEAD is normal).
-    static func s3Problem(_ s3: S3Client, bucket: String) async -> String? {
-        do {
-            _ = try await s3.headObject(bucket: bucket, key: "recordings/")
-            return nil
-        } catch let error as AWSError {
-            return ["InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "NoSuchBucket"].contains(error.code) ? error.description : nil
-        } catch {
-            return Redaction.message(error)
-        }
     }
 
     /// Verify before taking traffic: drift is logged (warn) or fatal (fail).

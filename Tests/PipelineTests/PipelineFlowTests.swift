@@ -61,6 +61,19 @@ import Transport
         }
     }
 
+    @Test func aPublicURLSpecLinksThePlainObjectURL() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, configure: { $0.recordings.publicUrl = true })
+                try await fixture.recordedCall(job: "J-1001")
+                let job = try #require(try await fixture.settle(expecting: 1).first)
+                let lines = PipelineFixture.urlLines(try await fixture.history("J-1001"))
+                #expect(lines == [fixture.s3.objectURL(bucket: PipelineFixture.bucket, key: job.objectKey!).absoluteString])
+                #expect(!(lines.first?.contains("X-Amz-") ?? true))
+            }
+        }
+    }
+
     @Test func duplicateCallbacksChangeNothing() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in
@@ -208,6 +221,9 @@ import Transport
                 let alert = try await eventually { alerts.received.first }
                 #expect(alert["alert"] == .string("upload_pending"))
                 #expect(alert["recording_sid"] == .string(sid))
+                // Not ready while S3 does not answer, and saying why.
+                let ready = try await AsyncHTTPClientTransport().send(HTTPRequest(method: "GET", url: fixture.baseURL.appendingPathComponent("readyz")))
+                #expect(ready.status == 503 && String(decoding: ready.body, as: UTF8.self).contains("s3: could not connect to http://127.0.0.1:\(deadPort)"), "\(String(decoding: ready.body, as: UTF8.self))")
 
                 // S3 comes back (moto on that port, the bucket applied): the URL line follows, once.
                 reserved.release()
@@ -216,6 +232,7 @@ import Transport
                 _ = try await PipelineFixture.applyAWS(moto: revived, spec: fixture.spec)
                 let jobs = try await fixture.settle(expecting: 1, timeout: .seconds(60))
                 #expect(jobs.first?.state == .linked)
+                #expect(try await AsyncHTTPClientTransport().send(HTTPRequest(method: "GET", url: fixture.baseURL.appendingPathComponent("readyz"))).status == 200)
                 let history = try await fixture.history("J-1002")
                 #expect(history.components(separatedBy: "Recording pending upload").count == 2)
                 #expect(PipelineFixture.urlLines(history).count == 1)
@@ -259,6 +276,7 @@ import Transport
                     $0.replacingOccurrences(of: "  # webhook_url: https://hooks.example.com/recops", with: "  webhook_url: \(alerts.url)")
                         .replacingOccurrences(of: "history_queue_threshold: 20", with: "history_queue_threshold: 1")
                         .replacingOccurrences(of: "missing_recording_after: 10m", with: "missing_recording_after: 1s")
+                        .replacingOccurrences(of: "history_retry_within: 15m", with: "history_retry_within: 1s")
                 }, configure: { $0.retryBase = 3600 }, runWorker: false)  // a failed line is not due again during the test
                 for _ in 0..<2 { try await fixture.recordedCall(job: "J-1001") }
                 // A call that completed, and whose recording never called back.
@@ -277,11 +295,11 @@ import Transport
                 let state = SweepState()
                 await fixture.pipeline.sweep(state: state)
                 await fixture.pipeline.sweep(state: state)  // still over: no second alert
-                let received = try await eventually { alerts.received.count >= 2 ? alerts.received : nil }
+                let received = try await eventually { alerts.received.count >= 3 ? alerts.received : nil }
                 try await Task.sleep(for: .milliseconds(200))
-                #expect(alerts.received.count == 2)
+                #expect(alerts.received.count == 3)
                 let kinds = Set(received.compactMap { $0["alert"]?.stringValue })
-                #expect(kinds == ["history_queue", "missing_recording"])
+                #expect(kinds == ["history_queue", "missing_recording", "history_overdue"])
                 #expect(received.first { $0["alert"] == .string("missing_recording") }?["call_sid"] == .string(silent))
                 #expect(fixture.metrics.text().contains("recops_queue_depth{state=\"stored\"} 2"))
                 #expect(fixture.metrics.text().contains("recops_alerts_total{kind=\"history_queue\"} 1"))
