@@ -136,6 +136,13 @@ public struct RecordingPipeline: Sendable {
     /// One read-modify-write of the job's record for all its due lines. Idempotent: a line whose
     /// object key (or, for a pending line, whose exact text) is already in the history is not
     /// written again. The PATCH answer is the read-back: the lines must be in it.
+    ///
+    /// Departure from PIPELINE.md step 4 (a second GET to read back): Airtable's PATCH answers
+    /// with the record as written, so a GET a moment later only adds a window of a few
+    /// milliseconds in which a foreign writer's overwrite would show, at the price of one request
+    /// of the base's five a second per update (a third less throughput). Writers inside recops
+    /// never race: the store holds one history claim per job. A foreign writer who overwrites
+    /// later is what `recops reconcile` finds and repairs.
     func appendHistory(jobID: String, _ original: [RecordingJob]) async -> [RecordingJob] {
         var jobs = original
         let settings = configuration.airtable

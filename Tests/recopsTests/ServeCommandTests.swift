@@ -231,6 +231,10 @@ extension ServeCommandTests {
                 let repaired = try await RecopsBinary.run(["reconcile", "--repair"] + common, environment: environment)
                 #expect(repaired.status == 0, "\(repaired.stdout)\(repaired.stderr)")
                 #expect(repaired.stdout.hasSuffix("All 2 recordings are stored and linked.\n"))
+                let json = try await RecopsBinary.run(["reconcile", "--format", "json"] + common, environment: environment)
+                #expect(json.status == 0, "\(json.stderr)")
+                let summary = try JSONDecoder().decode(JSONValue.self, from: Data(json.stdout.utf8))
+                #expect(summary["checked"] == .number(2) && summary["missing"] == .number(0), "\(json.stdout)")
                 _ = try await eventuallyLinked(sandbox, job: "J-1002")
 
                 let status = try await RecopsBinary.run(["status", "--format", "json"] + common, environment: environment)
