@@ -263,7 +263,6 @@ public struct RecordingPipeline: Sendable {
         return jobs
     }
 
-    /// What the history links: the public URL, or a presigned URL valid for `signed_url_ttl`.
     /// What keeps the service from doing its work now (`/readyz`): the store must take a write,
     /// and S3 must answer. Any HTTP answer but a credentials or bucket error counts: the
     /// pipeline's user may not list the bucket, so a 403 on HEAD is normal.
@@ -282,6 +281,7 @@ public struct RecordingPipeline: Sendable {
         return problems
     }
 
+    /// What the history links: the public URL, or a presigned URL valid for `signed_url_ttl`.
     public func objectLink(_ key: String) -> String {
         configuration.recordings.publicUrl
             ? s3.objectURL(bucket: configuration.bucket, key: key).absoluteString
