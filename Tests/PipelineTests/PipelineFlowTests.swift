@@ -221,6 +221,11 @@ import Transport
                 let alert = try await eventually { alerts.received.first }
                 #expect(alert["alert"] == .string("upload_pending"))
                 #expect(alert["recording_sid"] == .string(sid))
+                // `recops status` shows it pending, with its age and the error.
+                let status = try await PipelineStatus.collect(store: fixture.store, now: Date(), bucket: PipelineFixture.bucket, s3: nil, iam: nil, user: nil)
+                #expect(status.pending.map(\.job.recordingSid) == [sid])
+                #expect(status.text.contains("  \(sid) call \(pending.callSid) job J-1002 upload_pending for "), "\(status.text)")
+                #expect(status.text.contains("127.0.0.1:\(deadPort)"))
                 // Not ready while S3 does not answer, and saying why.
                 let ready = try await AsyncHTTPClientTransport().send(HTTPRequest(method: "GET", url: fixture.baseURL.appendingPathComponent("readyz")))
                 #expect(ready.status == 503 && String(decoding: ready.body, as: UTF8.self).contains("s3: could not connect to http://127.0.0.1:\(deadPort)"), "\(String(decoding: ready.body, as: UTF8.self))")
@@ -326,6 +331,37 @@ import Transport
                 let info = try await fixture.s3.headObject(bucket: PipelineFixture.bucket, key: deleted.objectKey!)
                 #expect(info?.checksumSHA256 == deleted.objectSHA256)
                 #expect(PipelineFixture.urlLines(try await fixture.history("J-1001")).count == 1)
+            }
+        }
+    }
+
+    @Test func twilioCopyIsKeptWhenTheS3ObjectNoLongerMatchesTheDownload() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, edit: {
+                    $0.replacingOccurrences(of: "delete_from_twilio_after_upload: false", with: "delete_from_twilio_after_upload: true")
+                }, runWorker: false)
+                let (sid, _) = try await fixture.recordedCall(job: "J-1001")
+                // Stored and linked, step by step; then the object is replaced behind the service's back.
+                for _ in 0..<2 {
+                    if let work = try await fixture.store.claim(owner: "test", now: Date(), lease: 60) { try await fixture.pipeline.perform(work) }
+                }
+                let linked = try #require(try await fixture.store.job(sid))
+                #expect(linked.state == .linked && linked.cleanupPending)
+                let other = FileManager.default.temporaryDirectory.appendingPathComponent("other-\(UUID()).mp3")
+                try Data(MP3Frames.silence(seconds: 2)).write(to: other)
+                defer { try? FileManager.default.removeItem(at: other) }
+                _ = try await AWSCLI(moto: moto).run(["s3api", "put-object", "--bucket", PipelineFixture.bucket, "--key", linked.objectKey!, "--body", other.path])
+                let work = try await fixture.store.claim(owner: "test", now: Date(), lease: 60)
+                guard let work, case .cleanup = work else {
+                    Issue.record("no clean-up step: \(String(describing: work))")
+                    return
+                }
+                try await fixture.pipeline.perform(work)
+                let kept = try #require(try await fixture.store.job(sid))
+                #expect(!kept.twilioDeleted && kept.cleanupPending)
+                #expect(kept.lastError?.contains("does not match the download: Twilio's copy is kept") == true, "\(kept.lastError ?? "")")
+                #expect(await sandbox.state.recordings.contains { $0.sid == sid })
             }
         }
     }
