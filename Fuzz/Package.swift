@@ -8,8 +8,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "recops", path: "..")],
     targets: [
-        .executableTarget(name: "SpecFuzzer", dependencies: [.product(name: "Spec", package: "recops")]),
-        .executableTarget(name: "WebhookFuzzer", dependencies: [.product(name: "Transport", package: "recops"), .product(name: "Twilio", package: "recops"),
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "SpecFuzzer", dependencies: ["FuzzDriver", .product(name: "Spec", package: "recops")]),
+        .executableTarget(name: "WebhookFuzzer", dependencies: ["FuzzDriver", .product(name: "Transport", package: "recops"), .product(name: "Twilio", package: "recops"),
                                                                 .product(name: "Pipeline", package: "recops")]),
     ]
 )

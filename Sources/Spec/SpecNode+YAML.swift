@@ -12,6 +12,10 @@ extension SpecNode {
         environment: [String: String],
         skipping skippedKeys: Set<String> = []
     ) -> (node: SpecNode?, diagnostics: [Diagnostic]) {
+        if let anchor = YAMLAnchors.first(in: yaml) {
+            return (nil, [Diagnostic(.error, "YAML anchors (&name) and aliases are not supported in the spec: write the value out (quote a text that starts with '&')",
+                                     at: SourceLocation(file: file, line: anchor.line, column: anchor.column))])
+        }
         let root: Yams.Node?
         do {
             root = try Yams.compose(yaml: yaml)

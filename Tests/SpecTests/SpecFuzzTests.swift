@@ -1,6 +1,6 @@
 import Foundation
 import RecopsTesting
-import Spec
+@testable import Spec
 import Testing
 
 /// Property tests beside the libFuzzer target (Fuzz/SpecFuzzer, run by scripts/fuzz), in every
@@ -52,7 +52,31 @@ import Testing
     @Test func theAliasBombIsRefusedWithItsPosition() async throws {
         let path = Self.corpus.appendingPathComponent("alias-bomb.yaml").path
         let result = try await Self.withinAMinute("alias-bomb") { SpecLoader(environment: Self.environment).validate(path: path) }
-        #expect(result.diagnostics.contains { $0.message.contains("more than 100000 values") })
+        #expect(result.diagnostics.map(\.message).contains { $0.hasPrefix("YAML anchors (&name) and aliases are not supported") })
+        #expect(result.diagnostics.first.map { ($0.location.line, $0.location.column) } ?? (0, 0) == (2, 4))
+    }
+
+    /// What libFuzzer found: an alias used as a mapping key, which Yams hashes expanded (37 s).
+    @Test func anAliasBombUsedAsAKeyIsRefusedBeforeYamsExpandsIt() async throws {
+        let path = Self.corpus.appendingPathComponent("alias-bomb-as-key.yaml").path
+        let result = try await Self.withinAMinute("alias-bomb-as-key") { SpecLoader(environment: Self.environment).validate(path: path) }
+        #expect(result.diagnostics.map(\.message).contains { $0.hasPrefix("YAML anchors (&name) and aliases are not supported") })
+    }
+
+    @Test(arguments: [
+        ("url: \"https://x.example.com/?a=1&b=2\"\n", false),
+        ("url: https://x.example.com/?a=1&b=2\n", false),
+        ("name: 'R &D'\n", false),
+        ("note: |\n  &anchor-looking text\nnext: 1\n", false),
+        ("a: 1  # &not-an-anchor\n", false),
+        ("a: &x 1\n", true),
+        ("- &x [1]\n", true),
+        ("a: [1, &x 2]\n", true),
+        ("a: !!str &x b\n", true),
+        ("note: |\n  text\nb: &x 1\n", true),
+    ])
+    func anchorsAreFoundWhereANodeStartsOnly(text: String, isAnchor: Bool) {
+        #expect((YAMLAnchors.first(in: text) != nil) == isAnchor, "\(text)")
     }
 
     static let yamlPieces = [":", " ", "\n", "-", "[", "]", "{", "}", "\"", "'", "&a", "*a", "#", "!!str", "${", "}", "\t", "? ", "|", ">", ",", "\u{0}", "é", "%"]
