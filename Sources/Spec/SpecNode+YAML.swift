@@ -37,7 +37,8 @@ extension SpecNode {
         var diagnostics: [Diagnostic] = []
         /// Yams hands an alias back as the anchored node itself, so `*a` nested in `*b` nested in
         /// `*c`… multiplies: nine aliases of nine, nine levels deep, is 387 million values from a
-        /// dozen lines. The walk stops at a budget no real spec comes near.
+        /// dozen lines. Anchors are refused before this (`YAMLAnchors`); the walk still stops at a
+        /// budget no real spec comes near, should one slip past that scan.
         var budget = Builder.maximumValues
         static let maximumValues = 100_000
 
