@@ -68,7 +68,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "Verify", dependencies: ["Spec", "Provision"]),
+        .target(name: "Verify", dependencies: ["Spec", "Transport", "Provision"]),
         // The webhook service: routes, signature check, durable job store, worker.
         .target(
             name: "Pipeline",

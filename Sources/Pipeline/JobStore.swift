@@ -1,4 +1,5 @@
 import Foundation
+import Twilio
 
 /// The pipeline's durable memory: every accepted callback, every job's state, and the claims
 /// that keep two workers off the same step.
@@ -14,7 +15,7 @@ public protocol JobStore: Sendable {
 
     /// Upserts what the voice webhook learned; a job id already known is kept unless `jobID` is set.
     func recordCall(_ call: CallRecord) async throws
-    func setCallStatus(callSid: String, status: String, at now: Date) async throws
+    func setCallStatus(callSid: String, status: CallStatus, at now: Date) async throws
     func call(_ callSid: String) async throws -> CallRecord?
 
     /// Claims the next due piece of work for `owner` until `now + lease`, or nil.
@@ -59,8 +60,25 @@ public protocol JobStore: Sendable {
     /// in flight on it loses its claim, and with it its commit.
     func requeue(_ recordingSid: String, as state: RecordingJob.State, at now: Date) async throws -> Bool
 
+    /// History steps still holding their claim (renewed: the worker is alive) that were claimed
+    /// before `date`: a step that makes no progress (`history_stalled`).
+    func stalledHistory(claimedBefore date: Date, now: Date) async throws -> [StalledStep]
+
     /// Whether a write transaction can be taken now (readiness).
     func isWritable() async -> Bool
+}
+
+/// A history step that has held its job's claim for too long.
+public struct StalledStep: Sendable, Equatable {
+    public var jobID: String
+    public var owner: String
+    public var since: Date
+
+    public init(jobID: String, owner: String, since: Date) {
+        self.jobID = jobID
+        self.owner = owner
+        self.since = since
+    }
 }
 
 /// One claimed step.

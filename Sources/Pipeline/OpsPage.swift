@@ -59,6 +59,8 @@ enum OpsPage {
         rows.append(("Success rate", status.successRate.map { String(format: "%.1f %%", $0 * 100) } ?? "no recordings yet"))
         rows.append(("Callback to history", "p50 \(PipelineStatus.seconds(status.latency(percentile: 50))), p95 \(PipelineStatus.seconds(status.latency(percentile: 95)))"))
         rows.append(("Pending", "\(status.pending.count)"))
+        rows.append(("History steps stalled", status.stalledHistory.isEmpty ? "none"
+            : status.stalledHistory.map { "job \($0.jobID) held by \($0.owner) for \(PipelineStatus.age(Int(status.generatedAt.timeIntervalSince($0.since)))) with no progress" }.joined(separator: "; ")))
         switch status.storage {
         case .success(let value): rows.append(("Storage under recordings/", "\(value.objects) objects, \(value.bytes) bytes"))
         case .failure(let error): rows.append(("Storage under recordings/", "unknown (\(error))"))
@@ -145,7 +147,7 @@ enum OpsPage {
 
     static func callsTable(_ status: PipelineStatus) -> String {
         table(caption: "Calls whose caller gave no known job, last 24 h", headers: ["Call", "From", "Status"],
-              rows: status.unmatchedCalls.map { [escape($0.callSid), escape($0.from ?? "unknown"), escape($0.status)] }, empty: "None.")
+              rows: status.unmatchedCalls.map { [escape($0.callSid), escape($0.from ?? "unknown"), escape($0.status.rawValue)] }, empty: "None.")
     }
 
     static func qualityTable(_ status: PipelineStatus) -> String {

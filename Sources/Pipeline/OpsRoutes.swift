@@ -89,7 +89,8 @@ public struct OpsRoutes: Sendable {
         let cached = cache.value.flatMap { now.timeIntervalSince($0.at) < 300 ? $0 : nil }
         var status = try await PipelineStatus.collect(
             store: pipeline.store, now: now, bucket: pipeline.configuration.bucket,
-            s3: cached == nil ? pipeline.s3 : nil, iam: cached == nil ? IAMClient(aws: pipeline.s3.aws) : nil, user: pipeline.configuration.iamUser)
+            s3: cached == nil ? pipeline.s3 : nil, iam: cached == nil ? IAMClient(aws: pipeline.s3.aws) : nil, user: pipeline.configuration.iamUser,
+            stallAfter: pipeline.configuration.historyStallAfter)
         if let cached {
             status.storage = cached.storage
             status.keys = cached.keys

@@ -37,6 +37,9 @@ public struct PipelineConfiguration: Sendable, CustomStringConvertible {
     public var throttleDelay: TimeInterval = 30
     public var pollInterval: Duration = .milliseconds(100)
     public var sweepInterval: Duration = .seconds(15)
+    /// A history step holding its claim longer than this is reported stalled (`history_stalled`):
+    /// a healthy one takes a few requests, at worst one 30 s pause after a 429 and a timeout.
+    public var historyStallAfter: TimeInterval = 180
     /// Webhook bodies above this are refused (413); Twilio's are a few kilobytes.
     public var maxBodyBytes = 64 << 10
     /// How long the job-number lookup may take inside a voice webhook (Twilio waits 15 s).

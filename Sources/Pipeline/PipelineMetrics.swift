@@ -51,6 +51,13 @@ public final class PipelineMetrics: Sendable {
         }
     }
 
+    /// History steps holding their claim past the stall bound (see `PipelineConfiguration.historyStallAfter`).
+    public func historyStalled(_ count: Int, oldestSeconds: Double) {
+        registry.makeGauge(name: "recops_history_stalled_steps", labels: [], help: "History steps making no progress past the stall bound").set(Double(count))
+        registry.makeGauge(name: "recops_history_oldest_step_seconds", labels: [],
+                           help: "How long the oldest stalled history step has held its claim (0: none stalled)").set(oldestSeconds)
+    }
+
     public func qualityFailure() {
         registry.makeCounter(name: "recops_quality_failures_total", labels: [], help: "Recordings that failed the quality check (stored all the same)").increment()
     }

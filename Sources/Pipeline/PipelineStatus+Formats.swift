@@ -28,10 +28,12 @@ extension PipelineStatus {
         }
         lines.append("Pending (\(pending.count)):")
         lines += pending.map { "  \($0.job.recordingSid) call \($0.job.callSid) job \($0.job.jobID ?? "?") \($0.job.state.rawValue) for \(Self.age($0.ageSeconds)), attempts \($0.job.attempts): \($0.job.lastError ?? "")" }
+        lines.append("History steps stalled (\(stalledHistory.count))" + (stalledHistory.isEmpty ? "" : ":"))
+        lines += stalledHistory.map { "  job \($0.jobID) held by \($0.owner) for \(Self.age(Int(generatedAt.timeIntervalSince($0.since)))) with no progress" }
         lines.append("Unmatched recordings (\(unmatchedRecordings.count)):")
         lines += unmatchedRecordings.map { "  \($0.recordingSid) call \($0.callSid) at \($0.objectKey ?? "?"): \($0.lastError ?? "")" }
         lines.append("Calls without a job (\(unmatchedCalls.count)):")
-        lines += unmatchedCalls.map { "  \($0.callSid) from \($0.from ?? "?") (\($0.status))" }
+        lines += unmatchedCalls.map { "  \($0.callSid) from \($0.from ?? "?") (\($0.status.rawValue))" }
         lines.append("Quality problems (\(qualityProblems.count)):")
         lines += qualityProblems.map { "  \($0.recordingSid) job \($0.jobID ?? "?"): \($0.qualityProblem ?? "")" }
         return lines.joined(separator: "\n")
@@ -56,13 +58,15 @@ extension PipelineStatus {
             "window_hours": .number(Double(windowHours)), "received": .number(Double(received)), "linked": .number(Double(linked)),
             "success_rate": successRate.map(JSONValue.number) ?? .null,
             "latency_seconds": .object(["p50": latency(percentile: 50).map(JSONValue.number) ?? .null, "p95": latency(percentile: 95).map(JSONValue.number) ?? .null]),
+            "stalled_history": .array(stalledHistory.map { .object(["job_id": .string($0.jobID), "owner": .string($0.owner),
+                                                                    "since": .string(ISO8601DateFormatter().string(from: $0.since))]) }),
             "pending": .array(pending.map { entry in
                 var value = Self.job(entry.job)
                 if case .object(var fields) = value { fields["age_seconds"] = .number(Double(entry.ageSeconds)); value = .object(fields) }
                 return value
             }),
             "unmatched_recordings": .array(unmatchedRecordings.map(Self.job)),
-            "unmatched_calls": .array(unmatchedCalls.map { .object(["call_sid": .string($0.callSid), "from": $0.from.map(JSONValue.string) ?? .null, "status": .string($0.status)]) }),
+            "unmatched_calls": .array(unmatchedCalls.map { .object(["call_sid": .string($0.callSid), "from": $0.from.map(JSONValue.string) ?? .null, "status": .string($0.status.rawValue)]) }),
             "quality_problems": .array(qualityProblems.map(Self.job)),
             "hours": .array(hours.map { .object(["start": .string(ISO8601DateFormatter().string(from: $0.start)), "recordings": .number(Double($0.recordings)), "failures": .number(Double($0.failures))]) }),
         ]

@@ -23,6 +23,8 @@ public struct PipelineStatus: Sendable {
     public var queue: [RecordingJob.State: Int]
     /// Uploads still pending, and stored recordings whose line keeps failing.
     public var pending: [Pending]
+    /// History steps holding their claim past the stall bound.
+    public var stalledHistory: [StalledStep] = []
     public var unmatchedRecordings: [RecordingJob]
     public var unmatchedCalls: [CallRecord]
     public var qualityProblems: [RecordingJob]
@@ -49,7 +51,8 @@ public struct PipelineStatus: Sendable {
     }
 
     /// `s3` and `iam` nil: not counted (the page refreshes often; listing a bucket is not free).
-    public static func collect(store: any JobStore, now: Date, bucket: String, s3: S3Client?, iam: IAMClient?, user: String?) async throws -> PipelineStatus {
+    public static func collect(store: any JobStore, now: Date, bucket: String, s3: S3Client?, iam: IAMClient?, user: String?,
+                               stallAfter: TimeInterval = 180) async throws -> PipelineStatus {
         let since = now.addingTimeInterval(-24 * 3600)
         let recent = try await store.jobs(receivedSince: since)
         let open = try await store.jobs(in: [.uploadPending, .stored, .received], limit: 1000)
@@ -85,7 +88,8 @@ public struct PipelineStatus: Sendable {
             }
         }
         return PipelineStatus(
-            generatedAt: now, queue: try await store.countsByState(), pending: pending, unmatchedRecordings: unmatched,
+            generatedAt: now, queue: try await store.countsByState(), pending: pending,
+            stalledHistory: try await store.stalledHistory(claimedBefore: now.addingTimeInterval(-stallAfter), now: now), unmatchedRecordings: unmatched,
             unmatchedCalls: try await store.unmatchedCalls(since: since), qualityProblems: recent.filter { $0.qualityProblem != nil },
             received: recent.count, linked: linked.count,
             latencies: linked.compactMap { job in job.linkedAt.map { $0.timeIntervalSince(job.receivedAt) } },

@@ -40,7 +40,12 @@ public struct RecordingCallback: Sendable, Equatable {
         }
         self.status = status
         if let text = form["RecordingDuration"], !text.isEmpty {
-            guard let seconds = Int(text), seconds >= 0 else { throw Invalid(description: "RecordingDuration is not a number of seconds") }
+            guard text.utf8.count <= 12, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let seconds = Int(text) else {
+                throw Invalid(description: "RecordingDuration is not a number of seconds")
+            }
+            guard Self.durationRange.contains(seconds) else {
+                throw Invalid(description: "RecordingDuration \(seconds) s is out of range (\(Self.durationRange.lowerBound)…\(Self.durationRange.upperBound) s)")
+            }
             duration = seconds
         }
         if let text = form["RecordingStartTime"], !text.isEmpty {
@@ -53,8 +58,15 @@ public struct RecordingCallback: Sendable, Equatable {
         }
     }
 
+    /// A call lasts at most 24 hours (Twilio's `timeLimit` ceiling), and so does its recording.
+    public static let durationRange = 0...86_400
+
+    /// Two letters and 32 ASCII letters or digits, counted in bytes (a grapheme count would let
+    /// combining marks ride along).
     static func isSid(_ value: String, prefix: String) -> Bool {
-        value.count == 34 && value.hasPrefix(prefix) && value.dropFirst(2).allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        let bytes = Array(value.utf8)
+        return bytes.count == 34 && value.hasPrefix(prefix)
+            && bytes.dropFirst(2).allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
     }
 
     /// Twilio writes `Tue, 10 Jan 2023 04:46:10 +0000`.

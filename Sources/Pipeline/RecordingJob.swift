@@ -1,4 +1,5 @@
 import Foundation
+import Twilio
 
 /// One recording's way from Twilio's callback to a line in its job's history.
 ///
@@ -82,11 +83,11 @@ public struct CallRecord: Sendable, Equatable {
     public var from: String?
     public var to: String?
     public var jobID: String?
-    public var status: String
+    public var status: CallStatus
     public var startedAt: Date
     public var completedAt: Date?
 
-    public init(callSid: String, from: String?, to: String?, jobID: String?, status: String, startedAt: Date, completedAt: Date? = nil) {
+    public init(callSid: String, from: String?, to: String?, jobID: String?, status: CallStatus, startedAt: Date, completedAt: Date? = nil) {
         self.callSid = callSid
         self.from = from
         self.to = to

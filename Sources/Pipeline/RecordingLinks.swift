@@ -37,13 +37,17 @@ public struct RecordingLinks: Sendable {
             try await Task.sleep(for: .milliseconds(200))
             held = try await store.holdHistory(jobID: jobID, owner: owner, now: pipeline.now(), lease: 120)
         }
+        // Released even when this task is cancelled meanwhile (the store refuses a cancelled
+        // task's writes): a command that gives up never keeps the job's history held.
+        let claim = held!
+        let release = { await Task { try await store.release([claim], owner: owner) }.result }
         do {
             try await writeLine(for: job, jobID: jobID, url: url)
         } catch {
-            try? await store.release([held!], owner: owner)
+            _ = await release()
             throw error
         }
-        try await store.release([held!], owner: owner)
+        try await release().get()
     }
 
     /// Gives the unmatched recordings a recording SID or call SID names to `jobID`, once its

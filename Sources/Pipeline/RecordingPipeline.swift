@@ -58,7 +58,7 @@ public struct RecordingPipeline: Sendable {
         defer { try? FileManager.default.removeItem(at: file) }
         do {
             if job.jobID == nil { job.jobID = try await store.call(job.callSid)?.jobID }
-            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try PrivateFiles.directory(file.deletingLastPathComponent())
             let media = twilio.recordingMediaURL(sid: job.recordingSid, format: configuration.recording.format)
             let size = try await twilio.downloadRecording(mediaURL: media, to: file)
             guard size > 0 else { throw TransferError(description: "Twilio answered an empty recording") }
@@ -159,29 +159,44 @@ public struct RecordingPipeline: Sendable {
                 return await unmatched(jobs, jobID: jobID)
             }
             let recordID = record.id
-            var history = record.fields[settings.historyField]?.stringValue ?? ""
+            let original = record.fields[settings.historyField]?.stringValue ?? ""
+            var history = original
+            func append(_ line: String) {
+                history += (history.isEmpty || history.hasSuffix("\n") ? "" : "\n") + line
+            }
             var markers: [String] = []
+            // Pending lines carry no unique marker (two recordings of one job that started in the
+            // same second have the same text), so they are counted: every recording of this job
+            // whose pending line is due or already written owns one line of its text.
+            var pendingNeeded: [String: Int] = [:]
             for job in jobs {
-                let line: String
-                let marker: String
                 if job.state == .stored, let key = job.objectKey {
-                    marker = RecordingLayout.marker(forKey: key)
-                    line = layout.historyLine(for: job, url: objectLink(key))
+                    let marker = RecordingLayout.marker(forKey: key)
+                    markers.append(marker)
+                    if !history.contains(marker) { append(layout.historyLine(for: job, url: objectLink(key))) }
                 } else {
-                    line = layout.pendingLine(for: job)
-                    marker = line
-                }
-                markers.append(marker)
-                if !history.contains(marker) {
-                    history += (history.isEmpty || history.hasSuffix("\n") ? "" : "\n") + line
+                    pendingNeeded[layout.pendingLine(for: job), default: 0] += 1
                 }
             }
-            if history != (record.fields[settings.historyField]?.stringValue ?? "") {
+            if !pendingNeeded.isEmpty {
+                let batch = Set(jobs.map(\.recordingSid))
+                for other in try await store.jobs(matching: jobID) where other.jobID == jobID && other.pendingLineWritten && !batch.contains(other.recordingSid) {
+                    let text = layout.pendingLine(for: other)
+                    if pendingNeeded[text] != nil { pendingNeeded[text]! += 1 }
+                }
+                for (text, needed) in pendingNeeded.sorted(by: { $0.key < $1.key }) {
+                    for _ in 0..<max(0, needed - Self.lines(history, equalTo: text)) { append(text) }
+                }
+            }
+            if history != original {
                 let updated = try await airtable.updateRecord(base: settings.base, table: settings.table, id: recordID,
                                                               fields: [settings.historyField: .string(history)])
                 let written = updated.fields[settings.historyField]?.stringValue ?? ""
                 if let lost = markers.first(where: { !written.contains($0) }) {
                     throw TransferError(description: "the history answer lacks the line for \(Redaction.text(lost)): another writer raced")
+                }
+                if let lost = pendingNeeded.first(where: { Self.lines(written, equalTo: $0.key) < $0.value }) {
+                    throw TransferError(description: "the history answer lacks a pending line \(Redaction.text(lost.key)): another writer raced")
                 }
             }
             let done = now()
@@ -216,6 +231,14 @@ public struct RecordingPipeline: Sendable {
             }
         }
         return jobs
+    }
+
+    /// How many lines of `text` are exactly `line`; split by scalar, so "\r\n" (one
+    /// `Character`) still ends a line.
+    static func lines(_ text: String, equalTo line: String) -> Int {
+        let wanted = Array(line.unicodeScalars)
+        return text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { Array($0.last == "\r" ? $0.dropLast() : $0[...]).elementsEqual(wanted) }.count
     }
 
     // MARK: Twilio clean-up
@@ -313,6 +336,17 @@ public struct RecordingPipeline: Sendable {
             } else if overdue == 0 {
                 _ = state.overdueAlerted.exchange(false)
             }
+            // A step that makes no progress (the worker is alive, its claim is renewed, but nothing
+            // comes back) must be seen: once a limiter bug froze every history write silently.
+            let stalled = try await store.stalledHistory(claimedBefore: now().addingTimeInterval(-configuration.historyStallAfter), now: now())
+            metrics.historyStalled(stalled.count, oldestSeconds: stalled.map { now().timeIntervalSince($0.since) }.max() ?? 0)
+            if !stalled.isEmpty, !state.stallAlerted.exchange(true) {
+                let oldest = stalled[0]
+                await alerts.raise("history_stalled", "\(stalled.count) history step(s) made no progress for over \(Int(configuration.historyStallAfter)) s (job \(oldest.jobID), held by \(oldest.owner) since \(ISO8601DateFormatter().string(from: oldest.since)))",
+                                   details: ["stalled": String(stalled.count), "job_id": oldest.jobID, "owner": oldest.owner])
+            } else if stalled.isEmpty {
+                _ = state.stallAlerted.exchange(false)
+            }
             let grace = TimeInterval(configuration.alerts.missingRecordingAfter.seconds)
             for call in try await store.takeCallsMissingRecordings(completedBefore: now().addingTimeInterval(-grace)) {
                 await alerts.raise("missing_recording", "call \(call.callSid) completed without a recording callback",
@@ -329,6 +363,7 @@ public struct RecordingPipeline: Sendable {
 public final class SweepState: Sendable {
     let queueAlerted = Locked(false)
     let overdueAlerted = Locked(false)
+    let stallAlerted = Locked(false)
 
     public init() {}
 }

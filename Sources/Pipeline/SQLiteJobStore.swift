@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Twilio
 
 /// The embedded `JobStore`: SQLite in WAL mode under `--data-dir`, every commit fsynced
 /// (`synchronous=FULL`) before the webhook answers.
@@ -10,14 +11,20 @@ public final class SQLiteJobStore: JobStore {
     let database: DatabasePool
 
     /// Opens (creating if needed) `directory/recops.sqlite`.
+    ///
+    /// The store holds callers' numbers and job ids: the directory is made 0700 and the database
+    /// 0600 whatever the umask (SQLite gives its -wal and -shm files the database's mode).
     public init(directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try PrivateFiles.directory(directory)
+        let path = directory.appendingPathComponent("recops.sqlite").path
+        try PrivateFiles.file(path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        database = try DatabasePool(path: directory.appendingPathComponent("recops.sqlite").path, configuration: configuration)
+        database = try DatabasePool(path: path, configuration: configuration)
+        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) { try PrivateFiles.file(path + suffix) }
         try Self.migrator.migrate(database)
     }
 
@@ -70,6 +77,10 @@ public final class SQLiteJobStore: JobStore {
                 ALTER TABLE recordings ADD COLUMN twilio_deleted INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        migrator.registerMigration("v3") { db in
+            // When a claim was taken (renewals leave it): how a stalled step is told from a long one.
+            try db.execute(sql: "ALTER TABLE recordings ADD COLUMN claimed_at REAL")
+        }
         return migrator
     }
 
@@ -94,23 +105,32 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    /// A re-sent voice webhook may name the job once more, or name one where none was known; it
+    /// never moves a call whose recording is already stored under a job (`recordings link` does).
     public func recordCall(_ call: CallRecord) async throws {
         try await immediate { db in
             try db.execute(sql: """
                 INSERT INTO calls (call_sid, from_number, to_number, job_id, status, started_at) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(call_sid) DO UPDATE SET job_id = COALESCE(excluded.job_id, calls.job_id),
+                ON CONFLICT(call_sid) DO UPDATE SET
+                    job_id = CASE WHEN EXISTS (SELECT 1 FROM recordings r WHERE r.call_sid = calls.call_sid AND r.job_id IS NOT NULL)
+                                  THEN calls.job_id ELSE COALESCE(excluded.job_id, calls.job_id) END,
                     from_number = COALESCE(excluded.from_number, calls.from_number), to_number = COALESCE(excluded.to_number, calls.to_number)
-                """, arguments: [call.callSid, call.from, call.to, call.jobID, call.status, call.startedAt.timeIntervalSince1970])
+                """, arguments: [call.callSid, call.from, call.to, call.jobID, call.status.rawValue, call.startedAt.timeIntervalSince1970])
         }
     }
 
-    public func setCallStatus(callSid: String, status: String, at now: Date) async throws {
-        let ended = ["completed", "busy", "failed", "no-answer", "canceled"].contains(status)
+    /// Only forward (`CallStatus.mayMove`): a replayed "ringing" never undoes "completed".
+    public func setCallStatus(callSid: String, status: CallStatus, at now: Date) async throws {
         try await immediate { db in
-            try db.execute(sql: """
-                INSERT INTO calls (call_sid, status, started_at, completed_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT(call_sid) DO UPDATE SET status = excluded.status, completed_at = COALESCE(calls.completed_at, excluded.completed_at)
-                """, arguments: [callSid, status, now.timeIntervalSince1970, ended ? now.timeIntervalSince1970 : nil])
+            let current = try String.fetchOne(db, sql: "SELECT status FROM calls WHERE call_sid = ?", arguments: [callSid])
+            if let current {
+                guard CallStatus(rawValue: current).map({ $0.mayMove(to: status) }) ?? true else { return }
+                try db.execute(sql: "UPDATE calls SET status = ?, completed_at = COALESCE(completed_at, ?) WHERE call_sid = ?",
+                               arguments: [status.rawValue, status.isFinal ? now.timeIntervalSince1970 : nil, callSid])
+            } else {
+                try db.execute(sql: "INSERT INTO calls (call_sid, status, started_at, completed_at) VALUES (?, ?, ?, ?)",
+                               arguments: [callSid, status.rawValue, now.timeIntervalSince1970, status.isFinal ? now.timeIntervalSince1970 : nil])
+            }
         }
     }
 
@@ -146,7 +166,7 @@ public final class SQLiteJobStore: JobStore {
                     job.recordID = job.recordID ?? known
                     return job
                 }
-                try Self.mark(db, jobs.map(\.recordingSid), owner: owner, until: t + lease, kind: "history")
+                try Self.mark(db, jobs.map(\.recordingSid), owner: owner, until: t + lease, kind: "history", at: t)
                 return .history(jobID: jobID, jobs)
             }
             if let row = try Row.fetchOne(db, sql: """
@@ -154,7 +174,7 @@ public final class SQLiteJobStore: JobStore {
                 ORDER BY next_attempt_at LIMIT 1
                 """, arguments: ["now": t]) {
                 let job = try Self.job(row)
-                try Self.mark(db, [job.recordingSid], owner: owner, until: t + lease, kind: "transfer")
+                try Self.mark(db, [job.recordingSid], owner: owner, until: t + lease, kind: "transfer", at: t)
                 return .transfer(job)
             }
             if let row = try Row.fetchOne(db, sql: """
@@ -162,17 +182,29 @@ public final class SQLiteJobStore: JobStore {
                 ORDER BY next_attempt_at LIMIT 1
                 """, arguments: ["now": t]) {
                 let job = try Self.job(row)
-                try Self.mark(db, [job.recordingSid], owner: owner, until: t + lease, kind: "cleanup")
+                try Self.mark(db, [job.recordingSid], owner: owner, until: t + lease, kind: "cleanup", at: t)
                 return .cleanup(job)
             }
             return nil
         }
     }
 
-    private static func mark(_ db: Database, _ sids: [String], owner: String, until: Double, kind: String) throws {
+    private static func mark(_ db: Database, _ sids: [String], owner: String, until: Double, kind: String, at now: Double) throws {
         for sid in sids {
-            try db.execute(sql: "UPDATE recordings SET claimed_by = ?, claimed_until = ?, claim_kind = ? WHERE recording_sid = ?",
-                           arguments: [owner, until, kind, sid])
+            try db.execute(sql: "UPDATE recordings SET claimed_by = ?, claimed_until = ?, claim_kind = ?, claimed_at = ? WHERE recording_sid = ?",
+                           arguments: [owner, until, kind, now, sid])
+        }
+    }
+
+    public func stalledHistory(claimedBefore date: Date, now: Date) async throws -> [StalledStep] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT job_id, claimed_by, MIN(claimed_at) AS since FROM recordings
+                WHERE claim_kind = 'history' AND claimed_until >= ? AND claimed_at < ? AND job_id IS NOT NULL
+                GROUP BY job_id, claimed_by ORDER BY since
+                """, arguments: [now.timeIntervalSince1970, date.timeIntervalSince1970]).map { row in
+                StalledStep(jobID: row["job_id"], owner: row["claimed_by"] ?? "?", since: Date(timeIntervalSince1970: row["since"]))
+            }
         }
     }
 
@@ -214,7 +246,7 @@ public final class SQLiteJobStore: JobStore {
             guard !held, let sid = try String.fetchOne(db, sql: """
                 SELECT recording_sid FROM recordings WHERE job_id = ? AND (claimed_until IS NULL OR claimed_until < ? OR claimed_by = ?) LIMIT 1
                 """, arguments: [jobID, t, owner]) else { return nil }
-            try Self.mark(db, [sid], owner: owner, until: t + lease, kind: "history")
+            try Self.mark(db, [sid], owner: owner, until: t + lease, kind: "history", at: t)
             return sid
         }
     }
@@ -363,7 +395,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     static func callRecord(_ row: Row) -> CallRecord {
-        CallRecord(callSid: row["call_sid"], from: row["from_number"], to: row["to_number"], jobID: row["job_id"], status: row["status"],
+        CallRecord(callSid: row["call_sid"], from: row["from_number"], to: row["to_number"], jobID: row["job_id"], status: CallStatus(rawValue: row["status"] as String? ?? "") ?? .inProgress,
                    startedAt: Date(timeIntervalSince1970: row["started_at"]),
                    completedAt: (row["completed_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }

@@ -160,9 +160,16 @@ public struct WebhookRoutes: Sendable {
     /// Stores what the call told us; a 503 when the store cannot: Twilio then tries the number's
     /// fallback URL rather than leaving a call recorded but unknown.
     private func storeCall(_ callSid: String, jobID: String?, _ parameters: [String: String]) async -> Response? {
+        let status: CallStatus
+        if let text = parameters["CallStatus"] {
+            guard let known = CallStatus(rawValue: text) else { return Self.text(.badRequest, "CallStatus is not one of Twilio's call statuses\n") }
+            status = known
+        } else {
+            status = .inProgress
+        }
         do {
             try await store.recordCall(CallRecord(callSid: callSid, from: parameters["From"], to: parameters["To"], jobID: jobID,
-                                                  status: parameters["CallStatus"] ?? "in-progress", startedAt: pipeline.now()))
+                                                  status: status, startedAt: pipeline.now()))
             return nil
         } catch {
             logger.error("cannot store the call: \(Redaction.message(error))")
@@ -210,11 +217,9 @@ public struct WebhookRoutes: Sendable {
         "\(configuration.appURL)/api/twilio/voice/job?attempt=\(attempt)"
     }
 
-    /// A job id set by whatever routed the call: trimmed, at most 64 printable characters.
+    /// A job id set by whatever routed the call (see `JobID`).
     static func jobID(_ value: String?) -> String? {
-        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty, value.count <= 64,
-              value.unicodeScalars.allSatisfy({ !CharacterSet.controlCharacters.contains($0) }) else { return nil }
-        return value
+        value.flatMap(JobID.validated)
     }
 
     // MARK: Callbacks
@@ -242,9 +247,9 @@ public struct WebhookRoutes: Sendable {
 
     private func statusCallback(_ parameters: [String: String]) async -> Response {
         guard let callSid = parameters["CallSid"], RecordingCallback.isSid(callSid, prefix: "CA"),
-              let status = parameters["CallStatus"], !status.isEmpty, status.count <= 32 else {
+              let status = parameters["CallStatus"].flatMap(CallStatus.init(rawValue:)) else {
             metrics.callback("status", "rejected")
-            return Self.text(.badRequest, "CallSid or CallStatus is missing or malformed\n")
+            return Self.text(.badRequest, "CallSid is missing or malformed, or CallStatus is not one of Twilio's call statuses\n")
         }
         do {
             try await store.setCallStatus(callSid: callSid, status: status, at: pipeline.now())

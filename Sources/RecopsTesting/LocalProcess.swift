@@ -8,16 +8,29 @@ public final class LocalProcess: @unchecked Sendable {
     private let process: Process
     private let logFile: URL
 
-    /// Starts `executable arguments…` and waits until `readyPath` answers 2xx (or fails).
-    public init(executable: String, arguments: [String], port: Int, environment: [String: String] = [:], readyPath: String, name: String) async throws {
+    /// A shell prologue that ties the server to the test process: a watchdog subshell polls the
+    /// test process (`$1`) and SIGKILLs the server (which `exec` gives the shell's pid, `$$`) once
+    /// it is gone, so a test process that crashes or is killed leaves no server behind. (A
+    /// parent-death signal would follow the spawning thread, not the process; and moto ignores
+    /// SIGTERM, hence SIGKILL.) The watchdog also ends when the server does.
+    static let tiedToParent = """
+        parent=$1; shift
+        ( while kill -0 "$parent" 2>/dev/null && kill -0 $$ 2>/dev/null; do sleep 0.5; done; kill -KILL $$ 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+        exec "$@"
+        """
+
+    /// Starts `executable arguments…` and waits until `readyPath` answers 2xx (or fails). The
+    /// server dies with `parent` (default: this process).
+    public init(executable: String, arguments: [String], port: Int, environment: [String: String] = [:], readyPath: String, name: String,
+                parent: Int32 = getpid()) async throws {
         self.port = port
         self.baseURL = URL(string: "http://127.0.0.1:\(port)")!
         self.logFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(port).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: logFile)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", Self.tiedToParent, "recops-test-child", String(parent), executable] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = log
         process.standardError = log
@@ -41,13 +54,13 @@ public final class LocalProcess: @unchecked Sendable {
     /// Starts the server on a free port, trying another when the chosen one was taken meanwhile
     /// (a parallel test or an outgoing connection may grab it between the check and the bind).
     public static func launch(executable: String, arguments: (Int) -> [String], environment: [String: String] = [:],
-                              readyPath: String, name: String) async throws -> LocalProcess {
+                              readyPath: String, name: String, parent: Int32 = getpid()) async throws -> LocalProcess {
         var lastError: (any Error)?
         for _ in 0..<3 {
             let port = freeLoopbackPort()
             do {
                 return try await LocalProcess(executable: executable, arguments: arguments(port), port: port,
-                                              environment: environment, readyPath: readyPath, name: name)
+                                              environment: environment, readyPath: readyPath, name: name, parent: parent)
             } catch let failure as StartFailure where failure.log.contains("already in use") {
                 lastError = failure
             }
@@ -84,6 +97,9 @@ public final class LocalProcess: @unchecked Sendable {
     }
 
     deinit { killNow() }
+
+    /// The server's process id (the shell `exec`s it, so it is the id the tests signal).
+    public var pid: Int32 { process.processIdentifier }
 
     /// How the process ended (nil while it runs): its exit status, or the signal that ended it.
     public var termination: (status: Int32, bySignal: Bool)? {

@@ -31,7 +31,7 @@ public final class MotoServer: Sendable {
     /// Runs `body` with a fresh moto_server and stops it afterwards, whatever happens.
     /// Waits for a free slot first (`TestSlots.motoServers`): a bounded number run at once.
     public static func with<T>(enforceAuthAfter: Int? = nil, _ body: (MotoServer) async throws -> T) async throws -> T {
-        await TestSlots.motoServers.acquire()
+        try await TestSlots.motoServers.acquire()
         defer { Task { await TestSlots.motoServers.release() } }
         let moto = try await MotoServer(enforceAuthAfter: enforceAuthAfter)
         // moto keeps nothing worth a graceful stop.

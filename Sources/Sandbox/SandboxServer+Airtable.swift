@@ -105,39 +105,47 @@ extension SandboxServer {
 
 /// The one formula shape recops sends, `{Field} = "value"` (or single quotes), parsed strictly:
 /// anything else is refused as Airtable refuses an invalid formula.
+///
+/// Parsed by Unicode scalar, as Airtable reads it: a quote fused with a combining mark into one
+/// `Character` is still a quote (a parser over characters hid exactly that escaping bug).
 enum FormulaSubset {
     static func parseEquality(_ formula: String) -> (field: String, value: String)? {
-        var characters = Array(formula.trimmingCharacters(in: .whitespaces))
-        guard characters.first == "{" else { return nil }
+        let whitespace: Set<Unicode.Scalar> = [" ", "\t"]
+        var scalars = Array(formula.unicodeScalars)
+        func trim(_ s: ArraySlice<Unicode.Scalar>) -> [Unicode.Scalar] {
+            Array(s.drop(while: { whitespace.contains($0) }).reversed().drop(while: { whitespace.contains($0) }).reversed())
+        }
+        scalars = trim(scalars[...])
+        guard scalars.first == "{" else { return nil }
         var index = 1
-        var field = ""
-        while index < characters.count, characters[index] != "}" {
-            if characters[index] == "\\", index + 1 < characters.count { index += 1 }
-            field.append(characters[index])
+        var field = String.UnicodeScalarView()
+        while index < scalars.count, scalars[index] != "}" {
+            if scalars[index] == "\\", index + 1 < scalars.count { index += 1 }
+            field.append(scalars[index])
             index += 1
         }
-        guard index < characters.count else { return nil }
-        characters = Array(String(characters[(index + 1)...]).trimmingCharacters(in: .whitespaces))
-        guard characters.first == "=" else { return nil }
-        characters = Array(String(characters.dropFirst()).trimmingCharacters(in: .whitespaces))
-        guard let quote = characters.first, quote == "\"" || quote == "'" else { return nil }
-        var value = ""
+        guard index < scalars.count else { return nil }
+        scalars = trim(scalars[(index + 1)...])
+        guard scalars.first == "=" else { return nil }
+        scalars = trim(scalars.dropFirst())
+        guard let quote = scalars.first, quote == "\"" || quote == "'" else { return nil }
+        var value = String.UnicodeScalarView()
         index = 1
-        while index < characters.count, characters[index] != quote {
-            if characters[index] == "\\", index + 1 < characters.count {
+        while index < scalars.count, scalars[index] != quote {
+            if scalars[index] == "\\", index + 1 < scalars.count {
                 index += 1
-                switch characters[index] {
+                switch scalars[index] {
                 case "n": value.append("\n")
                 case "r": value.append("\r")
-                default: value.append(characters[index])
+                default: value.append(scalars[index])
                 }
             } else {
-                value.append(characters[index])
+                value.append(scalars[index])
             }
             index += 1
         }
         // The closing quote must end the formula: nothing may follow the literal.
-        guard index == characters.count - 1 else { return nil }
-        return (field, value)
+        guard index == scalars.count - 1 else { return nil }
+        return (String(field), String(value))
     }
 }

@@ -44,7 +44,9 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
                 let body = try await response.body.collect(upTo: maxResponseBytes)
                 return HTTPResponse(status: Int(response.status.code), headers: Self.headers(response), body: Data(body.readableBytesView))
             }
-            FileManager.default.createFile(atPath: file.path, contents: nil)
+            // 0600 whatever the umask: downloads are call recordings, personal data.
+            FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
             let handle = try FileHandle(forWritingTo: file)
             defer { try? handle.close() }
             for try await chunk in response.body {

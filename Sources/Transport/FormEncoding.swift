@@ -26,19 +26,53 @@ public enum FormEncoding {
         return String(decoding: output, as: UTF8.self)
     }
 
-    /// Parses a form body: `+` is a space, `%XX` a byte. Malformed escapes are an error, not a guess.
+    /// Parses a form body: `+` is a space, `%XX` a byte. Malformed escapes (or bytes that are not
+    /// UTF-8) are an error, not a guess. Split and decoded by byte: a `&` or `=` fused with a
+    /// combining mark into one `Character` still separates.
     public static func decode(_ body: String) -> [(name: String, value: String)]? {
         guard !body.isEmpty else { return [] }
         var result: [(name: String, value: String)] = []
-        for pair in body.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = unescape(String(parts[0])), let value = unescape(parts.count > 1 ? String(parts[1]) : "") else { return nil }
+        for pair in body.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = unescape(parts[0]), let value = parts.count > 1 ? unescape(parts[1]) : "" else { return nil }
             result.append((name, value))
         }
         return result
     }
 
     static func unescape(_ text: String) -> String? {
-        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? (text.contains("%") ? nil : text)
+        unescape(Substring(text).utf8[...])
+    }
+
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    static func unescape<Bytes: Collection>(_ bytes: Bytes) -> String? where Bytes.Element == UInt8 {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "+") {
+                output.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%") {
+                let high = bytes.index(after: index)
+                guard high != bytes.endIndex, let h = hexValue(bytes[high]) else { return nil }
+                let low = bytes.index(after: high)
+                guard low != bytes.endIndex, let l = hexValue(bytes[low]) else { return nil }
+                output.append(h << 4 | l)
+                index = low
+            } else {
+                output.append(byte)
+            }
+            index = bytes.index(after: index)
+        }
+        return String(validating: output, as: UTF8.self)
     }
 }

@@ -50,20 +50,35 @@ public struct XMLNode: Sendable, Equatable {
         return builder.root
     }
 
-    /// Escapes text for an element body or attribute.
+    /// Escapes text for an element body or attribute (and HTML's). Walks Unicode scalars, never
+    /// `Character`s: a quote or `<` followed by a combining mark is one grapheme, and a loop over
+    /// graphemes would let it through raw. Tab, line feed and carriage return become character
+    /// references (an attribute would otherwise fold them into spaces), and the scalars XML 1.0
+    /// cannot carry at all (other controls, U+FFFE, U+FFFF) become U+FFFD.
     public static func escape(_ text: String) -> String {
-        var output = ""
-        for character in text {
-            switch character {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            case "\"": output += "&quot;"
-            case "'": output += "&apos;"
-            default: output.append(character)
+        var output = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": output.append(contentsOf: "&amp;".unicodeScalars)
+            case "<": output.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": output.append(contentsOf: "&gt;".unicodeScalars)
+            case "\"": output.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": output.append(contentsOf: "&apos;".unicodeScalars)
+            case "\t": output.append(contentsOf: "&#9;".unicodeScalars)
+            case "\n": output.append(contentsOf: "&#10;".unicodeScalars)
+            case "\r": output.append(contentsOf: "&#13;".unicodeScalars)
+            default: output.append(isXMLCharacter(scalar) ? scalar : "\u{FFFD}")
             }
         }
-        return output
+        return String(output)
+    }
+
+    /// XML 1.0's `Char` production.
+    public static func isXMLCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x9, 0xA, 0xD, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: true
+        default: false
+        }
     }
 
     private final class Builder: NSObject, XMLParserDelegate {

@@ -78,3 +78,35 @@ public enum Twilio {
         }
     }
 }
+
+/// A call's `CallStatus`, as Twilio sends it. A call only moves forward: queued → ringing →
+/// in-progress → one final status; a replayed or late "ringing" never undoes "completed".
+public enum CallStatus: String, Sendable, CaseIterable, Codable {
+    case queued, initiated, ringing
+    case inProgress = "in-progress"
+    case completed, busy, failed
+    case noAnswer = "no-answer"
+    case canceled
+
+    public var isFinal: Bool {
+        switch self {
+        case .completed, .busy, .failed, .noAnswer, .canceled: true
+        case .queued, .initiated, .ringing, .inProgress: false
+        }
+    }
+
+    private var rank: Int {
+        switch self {
+        case .queued: 0
+        case .initiated: 1
+        case .ringing: 2
+        case .inProgress: 3
+        case .completed, .busy, .failed, .noAnswer, .canceled: 4
+        }
+    }
+
+    /// Whether a call at `self` may take `next`: only forward, and a final status is final.
+    public func mayMove(to next: CallStatus) -> Bool {
+        next.rank > rank
+    }
+}

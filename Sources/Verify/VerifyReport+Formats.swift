@@ -1,5 +1,6 @@
 import Foundation
 import Spec
+import Transport
 
 extension VerifyReport {
     public enum Format: String, Sendable, CaseIterable {
@@ -69,10 +70,7 @@ extension VerifyReport {
     }
 
     var junit: String {
-        func escape(_ text: String) -> String {
-            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
+        func escape(_ text: String) -> String { XMLNode.escape(text) }
         var cases: [String] = []
         for resource in checked {
             let own = findings.filter { $0.resource == resource }
@@ -98,8 +96,18 @@ extension VerifyReport {
 
     /// GitHub Actions workflow commands: each finding annotates the spec line that declares it.
     var github: String {
+        // By scalar: "\r\n" is one Character, and a `%` may carry a combining mark.
         func escape(_ text: String) -> String {
-            text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+            var output = String.UnicodeScalarView()
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "%": output.append(contentsOf: "%25".unicodeScalars)
+                case "\r": output.append(contentsOf: "%0D".unicodeScalars)
+                case "\n": output.append(contentsOf: "%0A".unicodeScalars)
+                default: output.append(scalar)
+                }
+            }
+            return String(output)
         }
         var lines = findings.map { finding in
             // Drift fails the check as surely as a failed check does: both are errors.

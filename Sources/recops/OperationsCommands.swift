@@ -156,6 +156,10 @@ struct RecordingsCommand: AsyncParsableCommand {
             Wiring.bootstrapLogging()
             let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
             let wiring = try PipelineWiring(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
+            if let problem = JobID.problem(job) {
+                Wiring.writeError("recordings link: --job: \(problem)")
+                throw CommandExit.failure
+            }
             let assigned: [RecordingJob]
             do {
                 assigned = try await RecordingLinks(pipeline: wiring.pipeline).assign(identifier, to: job)

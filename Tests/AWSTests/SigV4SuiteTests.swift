@@ -1,12 +1,11 @@
 import Foundation
+import RecopsTesting
 import Testing
 @testable import AWS
 
-/// AWS's own Signature Version 4 suite (../shared/vectors/sigv4), every case, both variants.
+/// AWS's own Signature Version 4 suite (Tests/Fixtures/vectors/sigv4), every case, both variants.
 @Suite struct SigV4SuiteTests {
-    static let suiteDirectory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/vectors/sigv4")
+    static let suiteDirectory = TestFixtures.sigV4Suite
 
     static var caseNames: [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: suiteDirectory.path)) ?? []

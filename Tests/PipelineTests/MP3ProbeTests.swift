@@ -4,9 +4,9 @@ import RecopsTesting
 import Sandbox
 import Testing
 
-/// The quality check reads real MP3 (the shared fixture, encoded by lame) and refuses what is not.
+/// The quality check reads real MP3 (Tests/Fixtures/sample-call.mp3, encoded by lame) and refuses what is not.
 @Suite struct MP3ProbeTests {
-    static let fixture = ProvisionFixture.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/sample-call.mp3")
+    static let fixture = TestFixtures.directory.appendingPathComponent(TestFixtures.sampleCall)
 
     static func write(_ data: Data) throws -> URL {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString).mp3")

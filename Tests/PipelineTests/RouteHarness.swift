@@ -17,15 +17,22 @@ import Twilio
 /// were computed: app URL https://svc.example.com, their account and their auth token. Nothing
 /// in these tests reaches S3; job lookups reach an in-process sandbox.
 struct RouteHarness {
-    static let vectors: JSONValue = {
-        let url = ProvisionFixture.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/vectors/twilio-signature.json")
-        return try! JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: url))
-    }()
+    struct VectorMissing: Error, CustomStringConvertible {
+        var name: String
+        var description: String { "no usable vector \(name) in \(TestFixtures.twilioSignatures)" }
+    }
 
-    static func vector(_ name: String) -> (url: String, token: String, params: [(name: String, value: String)], signature: String, withPort: String) {
-        let vector = vectors["vectors"]!.arrayValue!.first { $0["name"]?.stringValue == name }!
-        let params = vector["params"]!.objectValue!.map { (name: $0.key, value: $0.value.stringValue!) }
-        return (vector["url"]!.stringValue!, vector["token"]!.stringValue!, params, vector["signature"]!.stringValue!, vector["signature_over_url_with_port"]!.stringValue!)
+    /// A vector of Tests/Fixtures/vectors/twilio-signature.json; a missing file or vector throws
+    /// (that test fails with the reason; the run goes on).
+    static func vector(_ name: String) throws -> (url: String, token: String, params: [(name: String, value: String)], signature: String, withPort: String) {
+        let vectors = try JSONDecoder().decode(JSONValue.self, from: TestFixtures.data(TestFixtures.twilioSignatures))
+        guard let vector = vectors["vectors"]?.arrayValue?.first(where: { $0["name"]?.stringValue == name }),
+              let url = vector["url"]?.stringValue, let token = vector["token"]?.stringValue, let signature = vector["signature"]?.stringValue,
+              let withPort = vector["signature_over_url_with_port"]?.stringValue, let object = vector["params"]?.objectValue else {
+            throw VectorMissing(name: name)
+        }
+        let params = object.map { (name: $0.key, value: $0.value.stringValue ?? "") }
+        return (url, token, params, signature, withPort)
     }
 
     static let account = "AC" + String(repeating: "a", count: 32)

@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import Testing
+import Twilio
 
 /// The store's promises, on a real SQLite file: an accepted callback survives a reopen, claims
 /// are leases that keep two workers apart and expire, and history claims are one per job.
@@ -95,14 +96,14 @@ import Testing
 
     @Test func completedCallsWithoutRecordingsAreReportedOnce() async throws {
         let store = try SQLiteJobStore(directory: Self.directory())
-        try await store.recordCall(CallRecord(callSid: "CA1", from: nil, to: nil, jobID: "J-1", status: "ringing", startedAt: Self.start))
-        try await store.recordCall(CallRecord(callSid: "CA2", from: nil, to: nil, jobID: nil, status: "ringing", startedAt: Self.start))
-        try await store.setCallStatus(callSid: "CA1", status: "completed", at: Self.start.addingTimeInterval(60))
-        try await store.setCallStatus(callSid: "CA2", status: "completed", at: Self.start.addingTimeInterval(60))
+        try await store.recordCall(CallRecord(callSid: "CA1", from: nil, to: nil, jobID: "J-1", status: .ringing, startedAt: Self.start))
+        try await store.recordCall(CallRecord(callSid: "CA2", from: nil, to: nil, jobID: nil, status: .ringing, startedAt: Self.start))
+        try await store.setCallStatus(callSid: "CA1", status: .completed, at: Self.start.addingTimeInterval(60))
+        try await store.setCallStatus(callSid: "CA2", status: .completed, at: Self.start.addingTimeInterval(60))
         _ = try await store.accept(Self.callback(9, call: "CA2"), at: Self.start)
         // Twilio's own "absent": there is no recording of that call either.
-        try await store.recordCall(CallRecord(callSid: "CA3", from: nil, to: nil, jobID: "J-3", status: "ringing", startedAt: Self.start))
-        try await store.setCallStatus(callSid: "CA3", status: "completed", at: Self.start.addingTimeInterval(60))
+        try await store.recordCall(CallRecord(callSid: "CA3", from: nil, to: nil, jobID: "J-3", status: .ringing, startedAt: Self.start))
+        try await store.setCallStatus(callSid: "CA3", status: .completed, at: Self.start.addingTimeInterval(60))
         var absent = Self.callback(10, call: "CA3")
         absent.status = "absent"
         _ = try await store.accept(absent, at: Self.start)

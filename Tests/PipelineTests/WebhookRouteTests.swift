@@ -12,8 +12,8 @@ import Transport
     @Test func signaturesFromTwilioOwnLibraryAreAcceptedWithAndWithoutThePort() async throws {
         try await LocalSandbox.with { sandbox in
             let harness = try RouteHarness(sandbox: sandbox)
-            let recording = RouteHarness.vector("recording_status_callback")
-            let voice = RouteHarness.vector("voice_webhook")
+            let recording = try RouteHarness.vector("recording_status_callback")
+            let voice = try RouteHarness.vector("voice_webhook")
             try await harness.test { client in
                 let first = try await RouteHarness.post(client, "/api/twilio/recording", recording.params, signature: recording.signature)
                 #expect(first.status == .noContent)
@@ -35,7 +35,7 @@ import Transport
     @Test func forgedUnsignedReplayedAndForeignRequestsAreRefusedAndStoreNothing() async throws {
         try await LocalSandbox.with { sandbox in
             let harness = try RouteHarness(sandbox: sandbox)
-            let vector = RouteHarness.vector("recording_status_callback")
+            let vector = try RouteHarness.vector("recording_status_callback")
             try await harness.test { client in
                 // No signature, a made-up one, one made with another token.
                 #expect(try await RouteHarness.post(client, "/api/twilio/recording", vector.params, signature: nil).status == .forbidden)
@@ -61,7 +61,7 @@ import Transport
     @Test func oversizedMalformedAndIncompleteBodiesGetClearErrors() async throws {
         try await LocalSandbox.with { sandbox in
             let harness = try RouteHarness(sandbox: sandbox)
-            let vector = RouteHarness.vector("recording_status_callback")
+            let vector = try RouteHarness.vector("recording_status_callback")
             try await harness.test { client in
                 let huge = String(repeating: "a", count: 70_000)
                 let tooLarge = try await RouteHarness.post(client, "/api/twilio/recording", [], signature: "x", body: "Pad=\(huge)")

@@ -1,11 +1,11 @@
 import Foundation
+import RecopsTesting
 import Sandbox
 import Testing
 
 /// The sandbox's recordings are in the format of a real call recording from outside the project.
 @Suite struct MP3FramesTests {
-    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/fixtures/sample-call.mp3")
+    static let fixture = TestFixtures.directory.appendingPathComponent(TestFixtures.sampleCall)
 
     @Test func framesMatchTheSampleCallsFormatAndLength() throws {
         let sample = try Data(contentsOf: Self.fixture)

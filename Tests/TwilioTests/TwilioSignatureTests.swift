@@ -1,9 +1,10 @@
 import Foundation
+import RecopsTesting
 import Testing
 import Transport
 import Twilio
 
-/// `../shared/vectors/twilio-signature.json`: signatures computed by Twilio's own Python library.
+/// `Tests/Fixtures/vectors/twilio-signature.json`: signatures computed by Twilio's own Python library.
 @Suite struct TwilioSignatureTests {
     struct Vector: Decodable, Sendable, CustomTestStringConvertible {
         var name: String
@@ -20,8 +21,7 @@ import Twilio
     }
 
     static let vectors: [Vector] = {
-        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/vectors/twilio-signature.json")
+        let file = TestFixtures.directory.appendingPathComponent(TestFixtures.twilioSignatures)
         struct Document: Decodable { var vectors: [Vector] }
         return (try? JSONDecoder().decode(Document.self, from: Data(contentsOf: file)).vectors) ?? []
     }()
