@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Transport
 
@@ -16,6 +17,9 @@ enum OpsPage {
         .bad{color:#a00000}.ok{color:#005a00}button{font:inherit;padding:.2rem .8rem}
         .sr{position:absolute;left:-9999px}
         """
+
+    /// The CSP source that allows exactly this style sheet.
+    static let styleHash = "sha256-" + Data(SHA256.hash(data: Data(style.utf8))).base64EncodedString()
 
     static func document(title: String, body: String) -> String {
         """

@@ -42,6 +42,8 @@ public struct PipelineConfiguration: Sendable, CustomStringConvertible {
     public var historyStallAfter: TimeInterval = 180
     /// Webhook bodies above this are refused (413); Twilio's are a few kilobytes.
     public var maxBodyBytes = 64 << 10
+    /// The listener's deadlines, connection cap and shutdown bound (the spec's `service:`).
+    public var limits = ServiceLimits()
     /// How long the job-number lookup may take inside a voice webhook (Twilio waits 15 s).
     public var lookupTimeout: Duration = .seconds(6)
 
@@ -63,6 +65,13 @@ public struct PipelineConfiguration: Sendable, CustomStringConvertible {
         iamUser = spec.iam?.user
         self.owner = owner
         self.dataDirectory = dataDirectory
+        if let service = spec.service {
+            limits.maxConnections = service.maxConnections
+            limits.headerTimeout = .seconds(service.headerTimeout.seconds)
+            limits.bodyTimeout = .seconds(service.bodyTimeout.seconds)
+            limits.idleTimeout = .seconds(service.idleTimeout.seconds)
+            limits.shutdownTimeout = .seconds(service.shutdownTimeout.seconds)
+        }
     }
 
     /// Never the auth token.

@@ -58,6 +58,12 @@ public final class PipelineMetrics: Sendable {
                            help: "How long the oldest stalled history step has held its claim (0: none stalled)").set(oldestSeconds)
     }
 
+    /// `phase`: header, body, idle: a connection closed because its request did not arrive in time.
+    public func connectionTimedOut(_ phase: String) {
+        registry.makeCounter(name: "recops_connections_timed_out_total", labels: [("phase", phase)],
+                             help: "Connections closed because a request's headers or body did not arrive in time, or it sat idle").increment()
+    }
+
     public func qualityFailure() {
         registry.makeCounter(name: "recops_quality_failures_total", labels: [], help: "Recordings that failed the quality check (stored all the same)").increment()
     }

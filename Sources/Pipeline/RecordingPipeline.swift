@@ -222,7 +222,13 @@ public struct RecordingPipeline: Sendable {
             let failed = now()
             let throttled = (error as? AirtableError)?.status == 429
             metrics.history(throttled ? "throttled" : "failed", count: jobs.count)
-            logger.warning("history update failed", metadata: ["job_id": "\(jobID)", "error": "\(Redaction.message(error))"])
+            if throttled {
+                // Routine, not a fault: any client of the base (an automation, a sync) can push it past
+                // 5 requests/s, and Airtable then pauses everyone on it for 30 s. The lines wait, in order.
+                logger.notice("Airtable paused the base (429); the lines wait and are retried", metadata: ["job_id": "\(jobID)", "retry_in_seconds": "\(Int(configuration.throttleDelay))"])
+            } else {
+                logger.warning("history update failed", metadata: ["job_id": "\(jobID)", "error": "\(Redaction.message(error))"])
+            }
             for index in jobs.indices {
                 jobs[index].lastError = Redaction.message(error)
                 if jobs[index].state == .stored { jobs[index].attempts += 1 }

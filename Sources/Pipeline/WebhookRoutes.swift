@@ -15,13 +15,15 @@ import Twilio
 /// before the answer: the worker does the rest.
 public struct WebhookRoutes: Sendable {
     let pipeline: RecordingPipeline
-    let readiness: @Sendable () async -> [String]
+    let readiness: ReadinessCache
     let logger: Logger
 
-    /// `readiness` returns the problems that make the service unready (none: ready).
+    /// `readiness` returns the problems that make the service unready (none: ready). Its answer
+    /// is reused for `limits.readinessCache`: each check costs an S3 request (a billable
+    /// CloudTrail data event on AWS) and a store write, and `/readyz` is unauthenticated.
     public init(pipeline: RecordingPipeline, readiness: @escaping @Sendable () async -> [String], logger: Logger) {
         self.pipeline = pipeline
-        self.readiness = readiness
+        self.readiness = ReadinessCache(ttl: pipeline.configuration.limits.readinessCache, check: readiness)
         self.logger = logger
     }
 
@@ -29,7 +31,7 @@ public struct WebhookRoutes: Sendable {
     var store: any JobStore { pipeline.store }
     var metrics: PipelineMetrics { pipeline.metrics }
 
-    public func add(to router: Router<BasicRequestContext>) {
+    public func add(to router: Router<PipelineRequestContext>) {
         router.post("/api/twilio/voice") { request, _ in
             try await webhook(request, kind: "voice") { await voice($0) }
         }
@@ -46,7 +48,7 @@ public struct WebhookRoutes: Sendable {
             Self.text(.ok, "ok\n")
         }
         router.get("/readyz") { _, _ in
-            let problems = await readiness()
+            let problems = await readiness.problems()
             return problems.isEmpty ? Self.text(.ok, "ready\n") : Self.text(.serviceUnavailable, problems.joined(separator: "\n") + "\n")
         }
         router.get("/metrics") { _, _ in
@@ -269,5 +271,30 @@ public struct WebhookRoutes: Sendable {
 
     static func twiml(_ twiml: TwiML) -> Response {
         Response(status: .ok, headers: [.contentType: "text/xml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: twiml.description)))
+    }
+}
+
+/// One readiness check at a time, its answer reused for `ttl`: a flood of probes costs one check
+/// every few seconds, not one each.
+actor ReadinessCache {
+    let ttl: Duration
+    let check: @Sendable () async -> [String]
+    private var cached: (at: ContinuousClock.Instant, problems: [String])?
+    private var running: Task<[String], Never>?
+
+    init(ttl: Duration, check: @escaping @Sendable () async -> [String]) {
+        self.ttl = ttl
+        self.check = check
+    }
+
+    func problems() async -> [String] {
+        if let cached, ContinuousClock.now - cached.at < ttl { return cached.problems }
+        if let running { return await running.value }
+        let task = Task { await check() }
+        running = task
+        let problems = await task.value
+        cached = (.now, problems)
+        running = nil
+        return problems
     }
 }

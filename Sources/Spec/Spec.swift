@@ -13,6 +13,7 @@ public struct Spec: Sendable, Equatable, Codable {
     public var recordings: Recordings?
     public var ivr: IVR?
     public var alerts: Alerts?
+    public var service: Service?
 
     public struct App: Sendable, Equatable, Codable {
         public var url: String
@@ -155,5 +156,14 @@ public struct Spec: Sendable, Equatable, Codable {
         public var webhookUrl: String?
         public var historyQueueThreshold: Int
         public var missingRecordingAfter: SpecDuration
+    }
+
+    /// How `recops serve` guards its HTTP listener and how long it takes to stop.
+    public struct Service: Sendable, Equatable, Codable {
+        public var maxConnections: Int
+        public var headerTimeout: SpecDuration
+        public var bodyTimeout: SpecDuration
+        public var idleTimeout: SpecDuration
+        public var shutdownTimeout: SpecDuration
     }
 }

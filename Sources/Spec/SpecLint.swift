@@ -240,6 +240,15 @@ struct SpecLint {
             checkTemplate(ivr.jobIdFromDigits, path: "ivr.job_id_from_digits", allowed: ["digits"], required: ["digits"])
             if let agent = ivr.agentUrl { checkURL(agent, path: "ivr.agent_url", underApp: false) }
         }
+        if let service = spec.service {
+            for (name, value) in [("header_timeout", service.headerTimeout), ("body_timeout", service.bodyTimeout),
+                                  ("idle_timeout", service.idleTimeout), ("shutdown_timeout", service.shutdownTimeout)] where value.seconds <= 0 {
+                error("service.\(name)", "\(name) must be longer than 0 seconds")
+            }
+            if service.headerTimeout.seconds >= 15 {
+                warning("service.header_timeout", "header_timeout is \(service.headerTimeout): Twilio gives up on a webhook after 15 s, so a slower client is not Twilio")
+            }
+        }
         if let alerts = spec.alerts, alerts.missingRecordingAfter.seconds <= 0 {
             error("alerts.missing_recording_after", "missing_recording_after must be longer than 0 seconds")
         }

@@ -28,6 +28,7 @@ extension Schema {
         .required("recordings", recordings),
         .optional("ivr", ivr),
         .optional("alerts", alerts),
+        .optional("service", service),
     ])
 
     static let urlPattern = "https?://[^\\s/?#]+(/[^\\s]*)?"
@@ -130,5 +131,13 @@ extension Schema {
         .optional("webhook_url", .string("also POST each alert as JSON here", pattern: urlPattern, patternHelp: urlHelp)),
         .optional("history_queue_threshold", .integer("alert when more recordings than this wait for their history line", minimum: 1, default: 20)),
         .optional("missing_recording_after", .string("alert when a completed call has no recording callback after this long", pattern: durationPattern, patternHelp: durationHelp, default: "10m")),
+    ])
+
+    static let service: Schema = .object("how recops serve guards its HTTP listener (against clients that never finish a request) and how long it takes to stop", [
+        .optional("max_connections", .integer("open connections at most; more wait in the listen queue", minimum: 16, maximum: 100_000, default: 512)),
+        .optional("header_timeout", .string("a request's headers must be complete this long after its connection opened", pattern: durationPattern, patternHelp: durationHelp, default: "10s")),
+        .optional("body_timeout", .string("a request's body must be complete this long after its headers", pattern: durationPattern, patternHelp: durationHelp, default: "20s")),
+        .optional("idle_timeout", .string("a kept-alive connection with no request for this long is closed", pattern: durationPattern, patternHelp: durationHelp, default: "60s")),
+        .optional("shutdown_timeout", .string("after SIGTERM, steps in flight get this long to finish before they are cancelled (they resume on restart)", pattern: durationPattern, patternHelp: durationHelp, default: "30s")),
     ])
 }

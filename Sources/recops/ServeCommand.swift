@@ -16,7 +16,14 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Every callback is stored durably (SQLite under --data-dir) before it is acknowledged, and the
             work resumes after a crash or restart: each recording ends in S3 and in its job's history
-            exactly once. SIGTERM stops taking work and lets the steps in flight finish.
+            exactly once. SIGTERM stops taking work and lets the steps in flight finish; the process exits
+            within the spec's service.shutdown_timeout (default 30 s) plus 5 s, whatever clients do (steps
+            still running then are cancelled, and resume at the next start).
+
+            The listener guards itself (spec section service:): a request's headers must arrive within
+            header_timeout (10 s) of its connection, its body within body_timeout (20 s) of its headers, an
+            idle kept-alive connection is closed after idle_timeout (60 s), and at most max_connections (512)
+            are open at once.
 
             Routes: POST /api/twilio/voice, /api/twilio/voice/job, /api/twilio/recording,
             /api/twilio/status (all signature-checked against app.url); GET /healthz, /readyz, /metrics.
@@ -77,7 +84,27 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("recops serve listening on http://\(host):\(bound)\n".utf8))
             logger.info("serving", metadata: ["data_dir": "\(directory.path)", "app_url": "\(appURL)", "port": "\(bound)"])
         }
-        try await app.runService()
+        Self.raiseOpenFileLimit(for: pipeline.configuration.limits.maxConnections, logger: logger)
+        do {
+            try await PipelineServer.run(app, limits: pipeline.configuration.limits, logger: Logger(label: "recops.lifecycle"))
+        } catch is CancellationError {
+            // The shutdown bound cut steps short: their claims are released at the next start.
+            logger.warning("stopped at the shutdown bound: steps still running were cancelled and resume at the next start")
+        }
+        logger.info("stopped")
+    }
+
+    /// Each connection is a file descriptor: the soft limit (often 1024) is raised toward the hard
+    /// one, so the connection cap, not EMFILE, is what refuses a flood.
+    static func raiseOpenFileLimit(for connections: Int, logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = rlim_t(connections * 2 + 256)
+        guard limit.rlim_cur < wanted else { return }
+        limit.rlim_cur = min(wanted, limit.rlim_max)
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 || limit.rlim_cur < wanted {
+            logger.warning("open-file limit \(limit.rlim_cur) is below what max_connections \(connections) needs (\(wanted)): raise LimitNOFILE")
+        }
     }
 
     /// Verify before taking traffic: drift is logged (warn) or fatal (fail).
