@@ -94,6 +94,9 @@ let package = Package(
                 "Spec", "AWS", "Transport", "Provision", "Sandbox", "Twilio", "Airtable", "Pipeline",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .executableTarget(

@@ -104,6 +104,12 @@ public actor RateLimiter {
         pump(key)
     }
 
+    /// Ends a pause now (tests decide when a staged pause is over, instead of racing a clock).
+    func endPause(_ key: String) {
+        bases[key]?.pausedUntil = nil
+        pump(key)
+    }
+
     /// Gives turns to the head of the queue while the limit allows; otherwise arranges one wake-up
     /// for the earliest moment that can change (the pause's end, or a finished request leaving the
     /// window). A request still in flight wakes the queue itself when it releases.

@@ -64,6 +64,10 @@ public final class PipelineMetrics: Sendable {
                              help: "Connections closed because a request's headers or body did not arrive in time, or it sat idle").increment()
     }
 
+    public func openConnections(_ count: Int) {
+        registry.makeGauge(name: "recops_http_connections", labels: [], help: "Open HTTP connections (at most service.max_connections)").set(Double(count))
+    }
+
     public func qualityFailure() {
         registry.makeCounter(name: "recops_quality_failures_total", labels: [], help: "Recordings that failed the quality check (stored all the same)").increment()
     }

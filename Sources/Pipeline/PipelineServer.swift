@@ -40,7 +40,7 @@ public enum PipelineServer {
             router: buildRouter(routes: routes, ops: ops),
             server: .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limits: limits) { metrics.connectionTimedOut($0) }])),
             configuration: .init(address: .hostname(host, port: port), serverName: "recops",
-                                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
+                                 availableConnectionsDelegate: CountedConnections(maximum: limits.maxConnections, metrics: metrics)),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
         if let worker { app.addServices(worker) }

@@ -40,11 +40,11 @@ public struct RecordingCallback: Sendable, Equatable {
         }
         self.status = status
         if let text = form["RecordingDuration"], !text.isEmpty {
-            guard text.utf8.count <= 12, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let seconds = Int(text) else {
+            guard text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
                 throw Invalid(description: "RecordingDuration is not a number of seconds")
             }
-            guard Self.durationRange.contains(seconds) else {
-                throw Invalid(description: "RecordingDuration \(seconds) s is out of range (\(Self.durationRange.lowerBound)…\(Self.durationRange.upperBound) s)")
+            guard let seconds = Int(text), Self.durationRange.contains(seconds) else {
+                throw Invalid(description: "RecordingDuration \(text.prefix(24)) s is out of range (\(Self.durationRange.lowerBound)…\(Self.durationRange.upperBound) s)")
             }
             duration = seconds
         }

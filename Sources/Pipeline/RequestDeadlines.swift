@@ -38,6 +38,29 @@ public struct ServiceLimits: Sendable, Equatable {
     public var shutdownBound: Duration { shutdownTimeout + Self.cancellationGrace }
 }
 
+/// The connection cap, with the open connections as a gauge (`recops_http_connections`). At the
+/// cap the listener stops accepting: new connections wait in the kernel's listen queue until one
+/// closes, and the deadlines make sure one does.
+struct CountedConnections: AvailableConnectionsDelegate {
+    let maximum: Int
+    let metrics: PipelineMetrics
+    var open = 0
+
+    mutating func connectionOpened() {
+        open += 1
+        metrics.openConnections(open)
+    }
+
+    mutating func connectionClosed() {
+        open -= 1
+        metrics.openConnections(open)
+    }
+
+    func isAcceptingNewConnections() -> Bool {
+        open < maximum
+    }
+}
+
 /// Closes a connection whose request is not read in time. Sits after HTTP decoding, so it sees
 /// whole heads: the header deadline runs from the connection's start (or the last answer) to the
 /// complete head, the body deadline from the head to the request's end. `onTimeout` gets the

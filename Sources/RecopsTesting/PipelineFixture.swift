@@ -40,11 +40,12 @@ public final class PipelineFixture: Sendable {
     /// `s3Endpoint`: where the pipeline sends S3 requests (default moto's; a dead port stages an
     /// outage). `runWorker: false` leaves the steps to the test.
     /// `adminToken`: turns the operations page on. `twilioEndpoint`/`airtableEndpoint`: where the
-    /// pipeline reaches the sandbox (a fault proxy); set-up always goes direct.
+    /// pipeline reaches the sandbox (a fault proxy); set-up always goes direct. `limiterPause`: how
+    /// long the process's Airtable limiter holds a base after a 429.
     public init(moto: MotoServer, sandbox: LocalSandbox, s3Endpoint: URL? = nil, twilioEndpoint: URL? = nil, airtableEndpoint: URL? = nil,
                 edit: (String) -> String = { $0 },
                 configure: (inout PipelineConfiguration) -> Void = { _ in }, directory: URL? = nil, runWorker: Bool = true,
-                adminToken: String? = nil) async throws {
+                adminToken: String? = nil, limiterPause: Duration = .seconds(1)) async throws {
         self.sandbox = sandbox
         let port = freeLoopbackPort()
         let app = "http://127.0.0.1:\(port)"
@@ -59,7 +60,7 @@ public final class PipelineFixture: Sendable {
         // The accounts, as `recops apply` sets them up.
         // One limiter for set-up and service alike, as in one recops process: together they keep
         // to the base's 5 requests a second.
-        let limiter = RateLimiter(pauseAfterThrottle: .seconds(1))
+        let limiter = RateLimiter(pauseAfterThrottle: limiterPause)
         try await Self.applyAWS(moto: moto, spec: spec)
         let services = Engine(resources: TwilioResources.make(spec: spec, twilio: sandbox.twilio())
             + AirtableResources.make(spec: spec, airtable: sandbox.airtable(limiter: limiter)))

@@ -237,7 +237,10 @@ import Transport
                 _ = try await PipelineFixture.applyAWS(moto: revived, spec: fixture.spec)
                 let jobs = try await fixture.settle(expecting: 1, timeout: .seconds(60))
                 #expect(jobs.first?.state == .linked)
-                #expect(try await AsyncHTTPClientTransport().send(HTTPRequest(method: "GET", url: fixture.baseURL.appendingPathComponent("readyz"))).status == 200)
+                // Ready again once the cached answer (a few seconds) has aged out.
+                _ = try await eventually { () -> Bool? in
+                    try await AsyncHTTPClientTransport().send(HTTPRequest(method: "GET", url: fixture.baseURL.appendingPathComponent("readyz"))).status == 200 ? true : nil
+                }
                 let history = try await fixture.history("J-1002")
                 #expect(history.components(separatedBy: "Recording pending upload").count == 2)
                 #expect(PipelineFixture.urlLines(history).count == 1)

@@ -44,7 +44,8 @@ struct RouteHarness {
 
     /// `airtableThrough`: a fault proxy in front of the sandbox's Airtable. `lookupTimeout` is long
     /// by default, so a slow machine never turns a lookup's miss into "taken as given".
-    init(sandbox: LocalSandbox, airtableThrough: URL? = nil, lookupTimeout: Duration = .seconds(60), edit: (String) -> String = { $0 }) throws {
+    init(sandbox: LocalSandbox, airtableThrough: URL? = nil, lookupTimeout: Duration = .seconds(60), edit: (String) -> String = { $0 },
+         readiness: @escaping @Sendable () async -> [String] = { [] }) throws {
         let text = edit(PipelineFixture.motoCompatible(try String(contentsOfFile: ProvisionFixture.specPath, encoding: .utf8)))
         let environment = ["S3_BUCKET": "acme-call-recordings", "APP_URL": "https://svc.example.com", "AIRTABLE_BASE_ID": sandbox.seed.baseID,
                            "TWILIO_PHONE_NUMBER": "+15005550006"]
@@ -63,7 +64,14 @@ struct RouteHarness {
                                      metrics: metrics, alerts: AlertSink(webhookURL: nil, transport: AsyncHTTPClientTransport(), metrics: metrics,
                                                                          logger: quietServerLogger("test"), now: { Date() }),
                                      now: { Date() }, logger: quietServerLogger("test"))
-        routes = WebhookRoutes(pipeline: pipeline, readiness: { [] }, logger: quietServerLogger("test"))
+        routes = WebhookRoutes(pipeline: pipeline, readiness: readiness, logger: quietServerLogger("test"))
+    }
+
+    /// The routes on a real loopback port, behind the listener `serve` runs (deadlines, cap).
+    func serve() async throws -> (port: Int, task: Task<Void, any Error>) {
+        try await startInProcess("routes") { onRunning in
+            PipelineServer.buildApplication(routes: routes, worker: nil, host: "127.0.0.1", port: 0, logger: quietServerLogger("test"), onRunning: onRunning)
+        }
     }
 
     func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {

@@ -1,0 +1,134 @@
+import Foundation
+import Pipeline
+import RecopsTesting
+import Testing
+import Transport
+
+/// The listener `serve` runs, on a real port: clients that never finish a request are cut off at
+/// the spec's deadlines, the connection cap holds, and signed callbacks are answered meanwhile.
+@Suite struct ListenerTests {
+    static func service(header: String = "10s", body: String = "20s", idle: String = "60s", maxConnections: Int = 512) -> (String) -> String {
+        { $0 + "\nservice:\n  header_timeout: \(header)\n  body_timeout: \(body)\n  idle_timeout: \(idle)\n  max_connections: \(maxConnections)\n" }
+    }
+
+    static func metric(_ port: Int, _ line: String) async throws -> Bool {
+        let response = try await AsyncHTTPClientTransport().send(HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(port)/metrics")!))
+        return String(decoding: response.body, as: UTF8.self).contains(line)
+    }
+
+    @Test func headersThatNeverEndAreCutOffAtTheHeaderDeadline() async throws {
+        try await LocalSandbox.with { sandbox in
+            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(header: "1s"))
+            let (port, task) = try await harness.serve()
+            defer { task.cancel() }
+            let slow = try await RawConnection(port: port)
+            try await slow.send("POST /api/twilio/recording HTTP/1.1\r\nHost: svc.example.com\r\nContent-Type: applic")
+            #expect(await slow.waitClosed(timeout: .seconds(20)), "a request whose headers never end must be closed")
+            #expect(try await Self.metric(port, "recops_connections_timed_out_total{phase=\"header\"} 1"))
+        }
+    }
+
+    @Test func aBodyThatNeverEndsIsCutOffAtTheBodyDeadline() async throws {
+        try await LocalSandbox.with { sandbox in
+            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(body: "1s"))
+            let (port, task) = try await harness.serve()
+            defer { task.cancel() }
+            let slow = try await RawConnection(port: port)
+            try await slow.send("POST /api/twilio/recording HTTP/1.1\r\nHost: svc.example.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 400\r\n\r\nAccountSid=AC")
+            #expect(await slow.waitClosed(timeout: .seconds(20)), "a request whose body never ends must be closed")
+            #expect(try await Self.metric(port, "recops_connections_timed_out_total{phase=\"body\"} 1"))
+            // Nothing was stored from it.
+            #expect(try await harness.store.countsByState().values.reduce(0, +) == 0)
+        }
+    }
+
+    @Test func anIdleKeptAliveConnectionIsClosed() async throws {
+        try await LocalSandbox.with { sandbox in
+            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(idle: "1s"))
+            let (port, task) = try await harness.serve()
+            defer { task.cancel() }
+            let idle = try await RawConnection(port: port)
+            try await idle.send("GET /healthz HTTP/1.1\r\nHost: svc.example.com\r\n\r\n")
+            #expect(await idle.waitResponse(timeout: .seconds(20))?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(await idle.waitClosed(timeout: .seconds(20)), "an idle kept-alive connection must be closed")
+        }
+    }
+
+    /// 200 sockets that never finish their headers: a signed callback is still answered, before
+    /// any of them is cut off (it did not wait for a free slot), and then all of them are.
+    @Test func aSlowlorisLeavesSignedCallbacksAnswered() async throws {
+        try await LocalSandbox.with { sandbox in
+            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(header: "8s"))
+            let (port, task) = try await harness.serve()
+            defer { task.cancel() }
+            var sockets: [RawConnection] = []
+            for _ in 0..<200 {
+                let socket = try await RawConnection(port: port)
+                try await socket.send("POST /api/twilio/recording HTTP/1.1\r\nHost: svc.example.com\r\nX-Slow: ")
+                sockets.append(socket)
+            }
+            let vector = try RouteHarness.vector("recording_status_callback")
+            let signature = RouteHarness.sign("/api/twilio/recording", vector.params)
+            let answer = try await AsyncHTTPClientTransport(timeout: .seconds(60)).send(HTTPRequest(
+                method: "POST", url: URL(string: "http://127.0.0.1:\(port)/api/twilio/recording")!,
+                headers: [(name: "X-Twilio-Signature", value: signature), (name: "Content-Type", value: "application/x-www-form-urlencoded")],
+                body: Data(FormEncoding.encode(vector.params).utf8)))
+            #expect(answer.status == 204)
+            #expect(sockets.filter(\.isClosed).isEmpty, "the callback waited for the slowloris sockets to be cut off")
+            for socket in sockets { #expect(await socket.waitClosed(timeout: .seconds(60))) }
+        }
+    }
+
+    /// At the cap, a new connection waits in the listen queue until one closes; then it is served.
+    @Test func theConnectionCapHolds() async throws {
+        try await LocalSandbox.with { sandbox in
+            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(maxConnections: 16))
+            let (port, task) = try await harness.serve()
+            defer { task.cancel() }
+            var open: [RawConnection] = []
+            for _ in 0..<16 {
+                // Answered, so accepted: each holds one of the 16 slots, kept alive.
+                let socket = try await RawConnection(port: port)
+                try await socket.send("GET /healthz HTTP/1.1\r\nHost: svc.example.com\r\n\r\n")
+                #expect(await socket.waitResponse(timeout: .seconds(20)) != nil)
+                open.append(socket)
+            }
+            let waiting = try await RawConnection(port: port)
+            try await waiting.send("GET /healthz HTTP/1.1\r\nHost: svc.example.com\r\n\r\n")
+            #expect(await waiting.waitResponse(timeout: .seconds(1)) == nil, "a 17th connection was served past a cap of 16")
+            await open[0].close()
+            #expect(await waiting.waitResponse(timeout: .seconds(20))?.hasPrefix("HTTP/1.1 200") == true)
+            // At the cap again; one more closes, and the metrics request takes its place.
+            await waiting.close()
+            #expect(try await Self.metric(port, "recops_http_connections 16"))
+        }
+    }
+
+    /// `/readyz` is unauthenticated: a flood of probes costs one check every few seconds.
+    @Test func readinessIsCheckedOnceForAFloodOfProbes() async throws {
+        try await LocalSandbox.with { sandbox in
+            let checks = Counter()
+            let harness = try RouteHarness(sandbox: sandbox, readiness: {
+                await checks.add()
+                return []
+            })
+            let (port, task) = try await harness.serve()
+            defer { task.cancel() }
+            let transport = AsyncHTTPClientTransport()
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { try await transport.send(HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(port)/readyz")!)).status }
+                }
+                for try await status in group { #expect(status == 200) }
+            }
+            // 50 probes within the cache's 5 s (on a slow machine, a second check at most).
+            #expect(await checks.value <= 2)
+            #expect(await checks.value >= 1)
+        }
+    }
+
+    actor Counter {
+        var value = 0
+        func add() { value += 1 }
+    }
+}
