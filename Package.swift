@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "TwilioTests", dependencies: ["Twilio", "Transport", "RecopsTesting", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "AirtableTests", dependencies: ["Airtable", "Transport", "Spec", "RecopsTesting"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Twilio", "Spec", "Transport", "RecopsTesting", .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Airtable", "Twilio", "Spec", "Transport", "RecopsTesting", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "Provision", "Spec", "AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Spec", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "Pipeline", "RecopsTesting"]),
         .testTarget(

@@ -14,7 +14,7 @@ import Twilio
 /// `Authorization: Bearer <token>` or by a session: the sign-in form creates one server-side
 /// (a random id in an HttpOnly, SameSite=Lax cookie, Secure under https; only its hash is kept),
 /// which expires after 12 hours, or 1 hour unused, and which signing out revokes. Failed
-/// sign-ins are throttled per client; every POST must come from the page itself (a browser's
+/// sign-ins are throttled per client; every POST that acts (retry, sign out) must come from the page itself (a browser's
 /// `Sec-Fetch-Site` or `Origin` naming another site is refused); every answer carries a
 /// Content-Security-Policy and the headers that keep it out of frames and referrers.
 ///
@@ -73,9 +73,11 @@ public struct OpsRoutes: Sendable {
             let notice = retried.flatMap { RecordingCallback.isSid($0, prefix: "RE") ? "Retry of \($0) queued." : nil }
             return Self.html(OpsPage.page(try await status(), notice: notice))
         }
+        // Sign-in alone takes cross-site posts (a bookmark form, a password manager's page): to
+        // succeed it needs the admin token, which grants everything anyway, and the throttle
+        // bounds what a hostile page could try with it. Everything that acts needs same-origin.
         router.post("/ops/login") { request, context in
             guard adminToken != nil else { return Self.disabled }
-            guard !Self.isCrossSite(request) else { return Self.crossSite }
             let client = context.clientAddress
             if let wait = sessions.throttled(client, now: pipeline.now()) {
                 logger.warning("operations page: sign-ins throttled", metadata: ["client": "\(client)"])

@@ -12,10 +12,14 @@ public final class LocalProcess: @unchecked Sendable {
     /// test process (`$1`) and SIGKILLs the server (which `exec` gives the shell's pid, `$$`) once
     /// it is gone, so a test process that crashes or is killed leaves no server behind. (A
     /// parent-death signal would follow the spawning thread, not the process; and moto ignores
-    /// SIGTERM, hence SIGKILL.) The watchdog also ends when the server does.
+    /// SIGTERM, hence SIGKILL.) The watchdog ends when the server does, and first closes every
+    /// inherited descriptor: Foundation learns that its child ended from one of them, and would
+    /// never see the server's end while the watchdog held it. bash, for `exec N>&-` past fd 9.
     static let tiedToParent = """
         parent=$1; shift
-        ( while kill -0 "$parent" 2>/dev/null && kill -0 $$ 2>/dev/null; do sleep 0.5; done; kill -KILL $$ 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+        ( for f in /proc/self/fd/*; do fd=${f##*/}; [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"; done
+          while kill -0 "$parent" 2>/dev/null && kill -0 $$ 2>/dev/null; do sleep 0.5; done
+          kill -KILL $$ 2>/dev/null ) </dev/null >/dev/null 2>&1 &
         exec "$@"
         """
 
@@ -29,7 +33,7 @@ public final class LocalProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: logFile)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", Self.tiedToParent, "recops-test-child", String(parent), executable] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = log

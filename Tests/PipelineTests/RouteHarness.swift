@@ -68,9 +68,10 @@ struct RouteHarness {
     }
 
     /// The routes on a real loopback port, behind the listener `serve` runs (deadlines, cap).
-    func serve() async throws -> (port: Int, task: Task<Void, any Error>) {
-        try await startInProcess("routes") { onRunning in
-            PipelineServer.buildApplication(routes: routes, worker: nil, host: "127.0.0.1", port: 0, logger: quietServerLogger("test"), onRunning: onRunning)
+    func serve(adminToken: String? = nil) async throws -> (port: Int, task: Task<Void, any Error>) {
+        let ops = adminToken.map { OpsRoutes(pipeline: pipeline, adminToken: $0, logger: quietServerLogger("test")) }
+        return try await startInProcess("routes") { onRunning in
+            PipelineServer.buildApplication(routes: routes, ops: ops, worker: nil, host: "127.0.0.1", port: 0, logger: quietServerLogger("test"), onRunning: onRunning)
         }
     }
 

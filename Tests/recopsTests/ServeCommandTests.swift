@@ -133,6 +133,40 @@ import Twilio
         }
     }
 
+    /// A client that sent its headers and half a body once kept `serve` from exiting after
+    /// SIGTERM for as long as it kept the socket open. Now the process exits within its stated
+    /// bound (shutdown_timeout + 5 s), here well before the body deadline could have freed it.
+    @Test func sigtermExitsWithinItsBoundWhateverClientsDo() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let port = freeLoopbackPort()
+                let (spec, environment) = try Self.setUp(moto: moto, sandbox: sandbox, port: port) {
+                    $0 + "\nservice:\n  body_timeout: 120s\n  shutdown_timeout: 2s\n"
+                }
+                let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("recops-stop-\(UUID().uuidString)").path
+                let server = try await Self.serve(spec: spec, port: port, dataDir: dataDir, environment: environment, extra: ["--startup-check", "off"])
+                defer { server.killNow() }
+                let half = try await RawConnection(port: port)
+                try await half.send("POST /api/twilio/recording HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 400\r\n\r\nAccountSid=AC")
+                // The server holds the half-sent request (its connection and the metrics request's).
+                let transport = AsyncHTTPClientTransport()
+                _ = try await eventually { () -> Bool? in
+                    let metrics = try await transport.send(HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(port)/metrics")!))
+                    return String(decoding: metrics.body, as: UTF8.self).contains("recops_http_connections 2") ? true : nil
+                }
+                let stopped = ContinuousClock.now
+                kill(server.pid, SIGTERM)
+                let deadline = stopped + .seconds(60)
+                while server.termination == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+                let took = ContinuousClock.now - stopped
+                #expect(server.termination != nil, "serve did not exit after SIGTERM while a client held a half-sent request")
+                #expect(took < .seconds(60), "took \(took): the client, not the bound, ended it")
+                #expect(server.termination?.status == 0 && server.termination?.bySignal == false, "\(String(describing: server.termination)) \(server.output.suffix(2000))")
+                #expect(await half.waitClosed(timeout: .seconds(10)))
+            }
+        }
+    }
+
     @Test func startUpCheckHealthRoutesAndTheLiveWebhookCheck() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
