@@ -1,3 +1,5 @@
+import Transport
+
 /// Airtable formula fragments built from untrusted values (a caller-typed job number).
 ///
 /// Escaping walks Unicode scalars, never `Character`s: a quote followed by a combining mark is one
@@ -6,31 +8,21 @@
 public enum AirtableFormula {
     /// A string literal: the value can never end the string and become formula syntax.
     public static func string(_ value: String) -> String {
-        var escaped = String.UnicodeScalarView()
-        escaped.append("\"")
-        for scalar in value.unicodeScalars {
+        let escaped = ScalarEscaping.escape(value) { scalar in
             switch scalar {
-            case "\\": escaped.append(contentsOf: "\\\\".unicodeScalars)
-            case "\"": escaped.append(contentsOf: "\\\"".unicodeScalars)
-            case "\n": escaped.append(contentsOf: "\\n".unicodeScalars)
-            case "\r": escaped.append(contentsOf: "\\r".unicodeScalars)
-            default: escaped.append(scalar)
+            case "\\": "\\\\"
+            case "\"": "\\\""
+            case "\n": "\\n"
+            case "\r": "\\r"
+            default: nil
             }
         }
-        escaped.append("\"")
-        return String(escaped)
+        return "\"\(escaped)\""
     }
 
     /// A field reference `{Name}`; a `}` (or `\`) in the name is escaped.
     public static func field(_ name: String) -> String {
-        var escaped = String.UnicodeScalarView()
-        escaped.append("{")
-        for scalar in name.unicodeScalars {
-            if scalar == "}" || scalar == "\\" { escaped.append("\\") }
-            escaped.append(scalar)
-        }
-        escaped.append("}")
-        return String(escaped)
+        "{" + ScalarEscaping.escape(name) { $0 == "}" || $0 == "\\" ? "\\" + String($0) : nil } + "}"
     }
 
     /// `{field} = "value"`.

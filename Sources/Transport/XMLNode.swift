@@ -56,21 +56,19 @@ public struct XMLNode: Sendable, Equatable {
     /// references (an attribute would otherwise fold them into spaces), and the scalars XML 1.0
     /// cannot carry at all (other controls, U+FFFE, U+FFFF) become U+FFFD.
     public static func escape(_ text: String) -> String {
-        var output = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
+        ScalarEscaping.escape(text) { scalar in
             switch scalar {
-            case "&": output.append(contentsOf: "&amp;".unicodeScalars)
-            case "<": output.append(contentsOf: "&lt;".unicodeScalars)
-            case ">": output.append(contentsOf: "&gt;".unicodeScalars)
-            case "\"": output.append(contentsOf: "&quot;".unicodeScalars)
-            case "'": output.append(contentsOf: "&apos;".unicodeScalars)
-            case "\t": output.append(contentsOf: "&#9;".unicodeScalars)
-            case "\n": output.append(contentsOf: "&#10;".unicodeScalars)
-            case "\r": output.append(contentsOf: "&#13;".unicodeScalars)
-            default: output.append(isXMLCharacter(scalar) ? scalar : "\u{FFFD}")
+            case "&": "&amp;"
+            case "<": "&lt;"
+            case ">": "&gt;"
+            case "\"": "&quot;"
+            case "'": "&apos;"
+            case "\t": "&#9;"
+            case "\n": "&#10;"
+            case "\r": "&#13;"
+            default: isXMLCharacter(scalar) ? nil : "\u{FFFD}"
             }
         }
-        return String(output)
     }
 
     /// XML 1.0's `Char` production.

@@ -98,16 +98,14 @@ extension VerifyReport {
     var github: String {
         // By scalar: "\r\n" is one Character, and a `%` may carry a combining mark.
         func escape(_ text: String) -> String {
-            var output = String.UnicodeScalarView()
-            for scalar in text.unicodeScalars {
+            ScalarEscaping.escape(text) { scalar in
                 switch scalar {
-                case "%": output.append(contentsOf: "%25".unicodeScalars)
-                case "\r": output.append(contentsOf: "%0D".unicodeScalars)
-                case "\n": output.append(contentsOf: "%0A".unicodeScalars)
-                default: output.append(scalar)
+                case "%": "%25"
+                case "\r": "%0D"
+                case "\n": "%0A"
+                default: nil
                 }
             }
-            return String(output)
         }
         var lines = findings.map { finding in
             // Drift fails the check as surely as a failed check does: both are errors.

@@ -113,4 +113,50 @@ import Twilio
         #expect(missing.first { $0.callSid == "CA1" }?.jobID == "J-1")
         #expect(try await store.takeCallsMissingRecordings(completedBefore: Self.start.addingTimeInterval(120)).isEmpty)
     }
+
+    static func mode(_ path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
+    }
+
+    /// The store holds callers' numbers: private whatever the umask (022 made it world-readable),
+    /// and a directory made looser by hand is narrowed again.
+    @Test func theStoreIsPrivate() async throws {
+        let directory = Self.directory()
+        do {
+            let store = try SQLiteJobStore(directory: directory)
+            _ = try await store.accept(Self.callback(1), at: Self.start)
+        }
+        #expect(try Self.mode(directory.path) == 0o700)
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name.hasPrefix("recops.sqlite") {
+            #expect(try Self.mode(directory.appendingPathComponent(name).path) & 0o077 == 0, "\(name)")
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: directory.appendingPathComponent("recops.sqlite").path)
+        _ = try SQLiteJobStore(directory: directory)
+        #expect(try Self.mode(directory.path) == 0o700)
+        #expect(try Self.mode(directory.appendingPathComponent("recops.sqlite").path) == 0o600)
+    }
+
+    @Test func stalledHistoryStepsAreThoseHeldTooLong() async throws {
+        let store = try SQLiteJobStore(directory: Self.directory())
+        for n in 1...2 { _ = try await store.accept(Self.callback(n), at: Self.start) }
+        // Both stored under J-1, so the next claim is their history step.
+        var transfers: [RecordingJob] = []
+        for _ in 1...2 {
+            guard case .transfer(var job)? = try await store.claim(owner: "a", now: Self.start, lease: 60) else { Issue.record("no transfer"); return }
+            job.jobID = "J-1"
+            job.state = .stored
+            transfers.append(job)
+        }
+        try await store.commit(transfers, owner: "a")
+        guard case .history(let jobID, _)? = try await store.claim(owner: "a", now: Self.start, lease: 60) else { Issue.record("no history claim"); return }
+        #expect(jobID == "J-1")
+        // Held and renewed for ten minutes: stalled past a three-minute bound, not past an hour's.
+        let later = Self.start.addingTimeInterval(600)
+        _ = try await store.renew([Self.callback(1).recordingSid, Self.callback(2).recordingSid], owner: "a", until: later.addingTimeInterval(60))
+        #expect(try await store.stalledHistory(claimedBefore: later.addingTimeInterval(-180), now: later) == [StalledStep(jobID: "J-1", owner: "a", since: Self.start)])
+        #expect(try await store.stalledHistory(claimedBefore: later.addingTimeInterval(-3600), now: later).isEmpty)
+        // A lease that ran out is no stall: the worker is gone, and the step will be taken over.
+        #expect(try await store.stalledHistory(claimedBefore: later, now: later.addingTimeInterval(120)).isEmpty)
+    }
 }

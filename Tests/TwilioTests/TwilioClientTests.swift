@@ -58,6 +58,9 @@ import Twilio
             #expect(bytes == 250 * 144)  // 9 s of 36 ms frames
             let data = try Data(contentsOf: file)
             #expect(data.prefix(2) == Data([0xFF, 0xF3]))
+            // A call recording on disk is private whatever the umask.
+            let mode = (try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? NSNumber)?.intValue
+            #expect(mode == 0o600)
             // The media URL needs Basic auth, as on an account with "HTTP auth on media URLs".
             let anonymous = try await AsyncHTTPClientTransport().send(HTTPRequest(method: "GET", url: media))
             #expect(anonymous.status == 401)
