@@ -77,6 +77,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     private let onTimeout: @Sendable (String) -> Void
     private var phase = Phase.header
     private var timer: Scheduled<Void>?
+    /// The answer went out before the request was read to its end (a 413 refuses a body early).
+    private var answeredEarly = false
 
     init(limits: ServiceLimits, onTimeout: @escaping @Sendable (String) -> Void) {
         self.limits = limits
@@ -94,17 +96,30 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: arm(.body, after: limits.bodyTimeout, context: context)
-        case .body: break
-        case .end: disarm(.handling)
+        case .head:
+            answeredEarly = false
+            arm(.body, after: limits.bodyTimeout, context: context)
+        case .body:
+            break
+        case .end:
+            if answeredEarly {
+                answeredEarly = false
+                arm(.idle, after: limits.idleTimeout, context: context)
+            } else {
+                disarm(.handling)
+            }
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), phase == .handling {
-            // The answer is out; the next request's head must come within the idle timeout.
-            arm(.idle, after: limits.idleTimeout, context: context)
+        if case .end = unwrapOutboundIn(data) {
+            if phase == .handling {
+                // The answer is out; the next request's head must come within the idle timeout.
+                arm(.idle, after: limits.idleTimeout, context: context)
+            } else if phase == .body {
+                answeredEarly = true  // the body deadline still runs; its end starts the idle one
+            }
         }
         context.write(data, promise: promise)
     }

@@ -114,4 +114,35 @@ import Transport
             }
         }
     }
+
+    /// `recordings url --append-history` gives up (its task is cancelled) while Airtable hangs:
+    /// the job's history is free again at once, not only when the 120 s hold expires.
+    @Test func aCancelledAppendLeavesTheJobsHistoryFree() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let proxy = try await LocalProxy(upstream: sandbox.baseURL)
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, airtableEndpoint: proxy.baseURL)
+                let (sid, _) = try await fixture.recordedCall(job: "J-1001")
+                #expect(try await fixture.settle(expecting: 1).first?.state == .linked)
+                let store = fixture.store
+                let job = try #require(try await store.job(sid))
+                try await proxy.add(.init(pathPrefix: "/v0/", action: .latency, latencyMs: 20_000))
+                let links = RecordingLinks(pipeline: fixture.pipeline)
+                let append = Task { try await links.appendLine(for: job, url: "https://example.com/recording") }
+                // Wait until the append holds the job's history (a probe that gets it gives it back).
+                _ = try await eventually { () -> Bool? in
+                    if let probe = try await store.holdHistory(jobID: "J-1001", owner: "probe", now: Date(), lease: 60) {
+                        try await store.release([probe], owner: "probe")
+                        return nil
+                    }
+                    return true
+                }
+                append.cancel()
+                _ = await append.result
+                let taken = try await store.holdHistory(jobID: "J-1001", owner: "another", now: Date(), lease: 60)
+                #expect(taken != nil, "the cancelled append kept the job's history held")
+                try await proxy.clear()
+            }
+        }
+    }
 }

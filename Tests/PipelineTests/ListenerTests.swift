@@ -54,6 +54,23 @@ import Transport
         }
     }
 
+    /// An answer sent before the body was read (413 for an oversized one) leaves no connection
+    /// without a deadline: Hummingbird closes it, and were it kept, the idle deadline would run
+    /// once the body ended (the handler's early-answer path).
+    @Test func aConnectionAnsweredEarlyIsStillClosedWhenIdle() async throws {
+        try await LocalSandbox.with { sandbox in
+            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(body: "30s", idle: "1s"))
+            let (port, task) = try await harness.serve()
+            defer { task.cancel() }
+            let client = try await RawConnection(port: port)
+            let body = String(repeating: "a", count: 80_000)
+            try await client.send("POST /api/twilio/recording HTTP/1.1\r\nHost: svc.example.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count + 10)\r\n\r\nPad=\(body)")
+            #expect(await client.waitResponse(timeout: .seconds(20))?.hasPrefix("HTTP/1.1 413") == true)
+            try? await client.send("aaaaaaaaaa")  // the body's end; then nothing more
+            #expect(await client.waitClosed(timeout: .seconds(20)), "an answered, idle connection must be closed")
+        }
+    }
+
     /// 200 sockets that never finish their headers: a signed callback is still answered, before
     /// any of them is cut off (it did not wait for a free slot), and then all of them are.
     @Test func aSlowlorisLeavesSignedCallbacksAnswered() async throws {
