@@ -95,6 +95,13 @@ import Testing
              message: "'s3:Frob*' matches no S3 action", at: "s3:Frob*"),
         Case(name: "every action warns", edits: [("s3:PutObject,", "s3:*,")],
              message: "'s3:*' grants every S3 action", at: "s3:*", severity: .warning),
+        // The listener's deadlines
+        Case(name: "a header timeout Twilio would not wait for", edits: [("# service:                   # how", "service:\n  header_timeout: 20s\n# how")],
+             message: "header_timeout is 20s: Twilio gives up on a webhook after 15 s", at: "header_timeout: 20s", severity: .warning),
+        Case(name: "a zero body timeout", edits: [("# service:                   # how", "service:\n  body_timeout: 0s\n# how")],
+             message: "body_timeout must be longer than 0 seconds", at: "body_timeout: 0s"),
+        Case(name: "a connection cap too small", edits: [("# service:                   # how", "service:\n  max_connections: 2\n# how")],
+             message: "max_connections", at: "max_connections: 2"),
         Case(name: "another service", edits: [("s3:PutObject,", "iam:CreateUser,")],
              message: "'iam:CreateUser' is not an S3 action", at: "iam:CreateUser"),
         Case(name: "resource outside the bucket", edits: [("arn:aws:s3:::${S3_BUCKET}/recordings/*", "arn:aws:s3:::other-bucket/recordings/*")],
