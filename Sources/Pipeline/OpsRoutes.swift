@@ -73,9 +73,12 @@ public struct OpsRoutes: Sendable {
             let notice = retried.flatMap { RecordingCallback.isSid($0, prefix: "RE") ? "Retry of \($0) queued." : nil }
             return Self.html(OpsPage.page(try await status(), notice: notice))
         }
-        // Sign-in alone takes cross-site posts (a bookmark form, a password manager's page): to
-        // succeed it needs the admin token, which grants everything anyway, and the throttle
-        // bounds what a hostile page could try with it. Everything that acts needs same-origin.
+        // Sign-in alone takes a cross-site post, and only with the right token (the Chromium
+        // test signs in from a page on file://): it needs the admin token, which grants everything
+        // anyway. A cross-site post with a wrong one is refused (403) and not counted, so a hostile
+        // page cannot lock the admin's address out by posting guesses from their browser (it
+        // learns nothing either way: it cannot read the answer). Everything that acts needs
+        // same-origin.
         router.post("/ops/login") { request, context in
             guard adminToken != nil else { return Self.disabled }
             let client = context.clientAddress
@@ -89,6 +92,7 @@ public struct OpsRoutes: Sendable {
             let body = try await request.collectBody(upTo: 4096)
             let token = FormEncoding.decode(String(buffer: body))?.first { $0.name == "token" }?.value ?? ""
             guard let adminToken, TwilioSignature.constantTimeEqual(token, adminToken) else {
+                if Self.isCrossSite(request) { return Self.crossSite }
                 sessions.failed(client, now: pipeline.now())
                 logger.warning("operations page: wrong admin token", metadata: ["client": "\(client)"])
                 return Self.html(OpsPage.login(error: "That token is not the admin token."), status: .unauthorized)

@@ -75,6 +75,10 @@ import Transport
             let harness = try RouteHarness(sandbox: sandbox)
             let (port, task) = try await harness.serve(adminToken: Self.token)
             defer { task.cancel() }
+            // A hostile page posting guesses from the admin's browser is refused and not counted.
+            for _ in 0..<(OpsSessions.maxFailures + 2) {
+                #expect(try await request(port, "POST", "/ops/login", body: "token=guess", headers: [(name: "Sec-Fetch-Site", value: "cross-site")]).status == 403)
+            }
             for _ in 0..<OpsSessions.maxFailures {
                 #expect(try await request(port, "POST", "/ops/login", body: "token=guess").status == 401)
             }
