@@ -56,9 +56,13 @@ public struct AirtableClient: Sendable, CustomStringConvertible {
         if json != nil { headers.append((name: "Content-Type", value: "application/json")) }
         let request = HTTPRequest(method: method, url: components.url!, headers: headers, body: json ?? Data())
         return try await retry.run(shouldRetry: { ($0 as? AirtableError)?.isRetryable ?? ($0 is TransportError) }) {
-            let response = try await limiter.run(base) { try await transport.send(request) }
+            // The pause is set before the turn is released: the next waiter must see it.
+            let response = try await limiter.run(base) {
+                let response = try await transport.send(request)
+                if response.status == 429 { await limiter.throttled(base) }
+                return response
+            }
             logger.debug("airtable request", metadata: ["operation": "\(operation)", "status": "\(response.status)"])
-            if response.status == 429 { await limiter.throttled(base) }
             guard response.isSuccess else { throw Self.error(response, operation: operation) }
             return response.body
         }

@@ -73,16 +73,17 @@ public struct OpsRoutes: Sendable {
             let notice = retried.flatMap { RecordingCallback.isSid($0, prefix: "RE") ? "Retry of \($0) queued." : nil }
             return Self.html(OpsPage.page(try await status(), notice: notice))
         }
-        // Sign-in alone takes a cross-site post, and only with the right token (the Chromium
-        // test signs in from a page on file://): it needs the admin token, which grants everything
-        // anyway. A cross-site post with a wrong one is refused (403) and not counted, so a hostile
-        // page cannot lock the admin's address out by posting guesses from their browser (it
-        // learns nothing either way: it cannot read the answer). Everything that acts needs
-        // same-origin.
+        // Sign-in alone takes a cross-site post (the Chromium test signs in from a page on
+        // file://): success needs the admin token, which grants everything anyway. Cross-site
+        // attempts are counted under a key of their own, so a hostile page posting guesses from
+        // the admin's browser exhausts only that budget, never the address's own sign-ins; and a
+        // script faking the header gains nothing: it is throttled all the same. Everything that
+        // acts needs same-origin.
         router.post("/ops/login") { request, context in
             guard adminToken != nil else { return Self.disabled }
-            let client = context.clientAddress
-            if let wait = sessions.throttled(client, now: pipeline.now()) {
+            let crossSite = Self.isCrossSite(request)
+            let client = context.clientAddress + (crossSite ? " (cross-site)" : "")
+            if let wait = sessions.attempt(client, now: pipeline.now()) {
                 logger.warning("operations page: sign-ins throttled", metadata: ["client": "\(client)"])
                 var response = Self.html(OpsPage.login(error: "Too many wrong tokens from this address: try again in \(wait) s."), status: .tooManyRequests)
                 response.headers[.retryAfter] = String(wait)
@@ -92,11 +93,10 @@ public struct OpsRoutes: Sendable {
             let body = try await request.collectBody(upTo: 4096)
             let token = FormEncoding.decode(String(buffer: body))?.first { $0.name == "token" }?.value ?? ""
             guard let adminToken, TwilioSignature.constantTimeEqual(token, adminToken) else {
-                if Self.isCrossSite(request) { return Self.crossSite }
-                sessions.failed(client, now: pipeline.now())
                 logger.warning("operations page: wrong admin token", metadata: ["client": "\(client)"])
-                return Self.html(OpsPage.login(error: "That token is not the admin token."), status: .unauthorized)
+                return crossSite ? Self.crossSite : Self.html(OpsPage.login(error: "That token is not the admin token."), status: .unauthorized)
             }
+            sessions.succeeded(client)
             let session = sessions.create(now: pipeline.now())
             let secure = pipeline.configuration.appURL.hasPrefix("https://") ? "; Secure" : ""
             return Self.secured(Response(status: .seeOther, headers: [

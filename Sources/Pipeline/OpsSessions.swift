@@ -5,8 +5,9 @@ import Foundation
 ///
 /// A session id is 256 random bits; only its SHA-256 is kept, so a memory dump names no usable
 /// cookie. A session ends after `lifetime`, after `idleLimit` unused, or when revoked (sign out).
-/// Wrong tokens are counted per client address: `maxFailures` in `failureWindow`, then the
-/// address waits out the rest of the window (a guess a second became at most 5 a minute).
+/// Sign-in attempts are counted per client address before the token is compared, and a right
+/// token gives its attempt back: `maxFailures` wrong ones in `failureWindow`, then the address
+/// waits out the rest of the window (735 guesses a second became at most 5 a minute).
 public final class OpsSessions: Sendable {
     public static let lifetime: TimeInterval = 12 * 3600
     public static let idleLimit: TimeInterval = 3600
@@ -69,29 +70,35 @@ public final class OpsSessions: Sendable {
         state.withLock { _ = $0.sessions.removeValue(forKey: key) }
     }
 
-    /// Seconds `client` must wait before its next sign-in, or nil.
-    public func throttled(_ client: String, now: Date) -> Int? {
+    /// Takes one sign-in attempt for `client`, atomically: the seconds it must wait instead, or
+    /// nil with the attempt counted as a failure until `succeeded` gives it back. Counting before
+    /// the token is compared means parallel guesses cannot all pass one check.
+    public func attempt(_ client: String, now: Date) -> Int? {
         state.withLock { state in
-            guard let entry = state.failures[client] else { return nil }
-            let elapsed = now.timeIntervalSince(entry.since)
-            if elapsed >= Self.failureWindow {
-                state.failures[client] = nil
+            if let entry = state.failures[client], now.timeIntervalSince(entry.since) < Self.failureWindow {
+                if entry.count >= Self.maxFailures {
+                    return max(1, Int((Self.failureWindow - now.timeIntervalSince(entry.since)).rounded(.up)))
+                }
+                state.failures[client]!.count += 1
                 return nil
             }
-            return entry.count >= Self.maxFailures ? max(1, Int((Self.failureWindow - elapsed).rounded(.up))) : nil
+            if state.failures.count >= Self.maxClients {
+                state.failures = state.failures.filter { now.timeIntervalSince($0.value.since) < Self.failureWindow }
+                // Still full (a flood of addresses): the oldest entry makes room.
+                if state.failures.count >= Self.maxClients, let oldest = state.failures.min(by: { $0.value.since < $1.value.since })?.key {
+                    state.failures[oldest] = nil
+                }
+            }
+            state.failures[client] = (1, now)
+            return nil
         }
     }
 
-    public func failed(_ client: String, now: Date) {
+    /// The attempt had the right token: it does not count against the address.
+    public func succeeded(_ client: String) {
         state.withLock { state in
-            if state.failures.count >= Self.maxClients {
-                state.failures = state.failures.filter { now.timeIntervalSince($0.value.since) < Self.failureWindow }
-            }
-            if let entry = state.failures[client], now.timeIntervalSince(entry.since) < Self.failureWindow {
-                state.failures[client]!.count += 1
-            } else {
-                state.failures[client] = (1, now)
-            }
+            guard let entry = state.failures[client] else { return }
+            if entry.count <= 1 { state.failures[client] = nil } else { state.failures[client]!.count -= 1 }
         }
     }
 }

@@ -169,6 +169,7 @@ public struct RecordingPipeline: Sendable {
             // same second have the same text), so they are counted: every recording of this job
             // whose pending line is due or already written owns one line of its text.
             var pendingNeeded: [String: Int] = [:]
+            var pendingHere: Set<String> = []
             for job in jobs {
                 if job.state == .stored, let key = job.objectKey {
                     let marker = RecordingLayout.marker(forKey: key)
@@ -176,10 +177,13 @@ public struct RecordingPipeline: Sendable {
                     if !history.contains(marker) { append(layout.historyLine(for: job, url: objectLink(key))) }
                 } else {
                     pendingNeeded[layout.pendingLine(for: job), default: 0] += 1
+                    pendingHere.insert(job.recordingSid)
                 }
             }
             if !pendingNeeded.isEmpty {
-                let batch = Set(jobs.map(\.recordingSid))
+                // Every other recording of the job whose pending line was written owns one, a
+                // stored one of this batch included (its pending line stays in the history).
+                let batch = pendingHere
                 for other in try await store.jobs(matching: jobID) where other.jobID == jobID && other.pendingLineWritten && !batch.contains(other.recordingSid) {
                     let text = layout.pendingLine(for: other)
                     if pendingNeeded[text] != nil { pendingNeeded[text]! += 1 }

@@ -233,6 +233,12 @@ struct SpecLint {
         checkKeyTemplate(recordings.key)
         checkTemplate(recordings.historyLine, path: "recordings.history_line", allowed: ["timestamp", "url"], required: ["url"])
         checkTemplate(recordings.pendingLine, path: "recordings.pending_line", allowed: ["timestamp"], required: [])
+        // Each recording's line is found again by matching lines: a break inside one would make it
+        // two lines, never found, and written again on every retry.
+        for (template, path) in [(recordings.historyLine, "recordings.history_line"), (recordings.pendingLine, "recordings.pending_line")]
+            where template.unicodeScalars.contains(where: { ["\n", "\r", "\u{2028}", "\u{2029}"].contains($0) }) {
+            error(path, "\(path.split(separator: ".").last!) must be one line: it contains a line break")
+        }
         if TimeZone(identifier: recordings.timestamp.timeZone) == nil {
             error("recordings.timestamp.time_zone", "'\(recordings.timestamp.timeZone)' is not an IANA time zone such as UTC or America/Chicago")
         }

@@ -95,6 +95,8 @@ import Testing
              message: "'s3:Frob*' matches no S3 action", at: "s3:Frob*"),
         Case(name: "every action warns", edits: [("s3:PutObject,", "s3:*,")],
              message: "'s3:*' grants every S3 action", at: "s3:*", severity: .warning),
+        Case(name: "a pending line with a line break", edits: [("Source: IVR | Recording pending upload\"", "Source: IVR\\nRecording pending upload\"")],
+             message: "pending_line must be one line: it contains a line break", at: "\"---- | {timestamp} | Event: Recording | Source: IVR\\nRecording"),
         // The listener's deadlines
         Case(name: "a header timeout Twilio would not wait for", edits: [("# service:                   # how", "service:\n  header_timeout: 20s\n# how")],
              message: "header_timeout is 20s: Twilio gives up on a webhook after 15 s", at: "20s\n# how", severity: .warning),
