@@ -18,11 +18,13 @@ import Transport
 
     @Test func headersThatNeverEndAreCutOffAtTheHeaderDeadline() async throws {
         try await LocalSandbox.with { sandbox in
-            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(header: "1s"))
+            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(header: "2s"))
             let (port, task) = try await harness.serve()
             defer { task.cancel() }
             let slow = try await RawConnection(port: port)
-            try await slow.send("POST /api/twilio/recording HTTP/1.1\r\nHost: svc.example.com\r\nContent-Type: applic")
+            // On a loaded machine the deadline may pass before this is even sent: then the send
+            // meets a closed connection, which is the point.
+            try? await slow.send("POST /api/twilio/recording HTTP/1.1\r\nHost: svc.example.com\r\nContent-Type: applic")
             #expect(await slow.waitClosed(timeout: .seconds(20)), "a request whose headers never end must be closed")
             #expect(try await Self.metric(port, "recops_connections_timed_out_total{phase=\"header\"} 1"))
         }
@@ -34,7 +36,7 @@ import Transport
             let (port, task) = try await harness.serve()
             defer { task.cancel() }
             let slow = try await RawConnection(port: port)
-            try await slow.send("POST /api/twilio/recording HTTP/1.1\r\nHost: svc.example.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 400\r\n\r\nAccountSid=AC")
+            try? await slow.send("POST /api/twilio/recording HTTP/1.1\r\nHost: svc.example.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 400\r\n\r\nAccountSid=AC")
             #expect(await slow.waitClosed(timeout: .seconds(20)), "a request whose body never ends must be closed")
             #expect(try await Self.metric(port, "recops_connections_timed_out_total{phase=\"body\"} 1"))
             // Nothing was stored from it.
@@ -75,7 +77,8 @@ import Transport
     /// any of them is cut off (it did not wait for a free slot), and then all of them are.
     @Test func aSlowlorisLeavesSignedCallbacksAnswered() async throws {
         try await LocalSandbox.with { sandbox in
-            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(header: "8s"))
+            // Long enough that opening 200 sockets on a loaded machine never outlasts it.
+            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(header: "20s"))
             let (port, task) = try await harness.serve()
             defer { task.cancel() }
             var sockets: [RawConnection] = []
