@@ -12,9 +12,7 @@ public enum JobID {
 
     /// The trimmed id, or nil when it is empty, too long, or carries a refused scalar.
     public static func validated(_ raw: String) -> String? {
-        let value = raw.trimmingCharacters(in: .whitespaces)
-        guard !value.isEmpty, value.utf8.count <= maxBytes, value.unicodeScalars.allSatisfy(isAllowed) else { return nil }
-        return value
+        problem(raw) == nil ? raw.trimmingCharacters(in: .whitespaces) : nil
     }
 
     /// Why `raw` is refused, for a command's error message (nil: it is fine).

@@ -13,10 +13,10 @@ import Twilio
 /// Without the token configured the page is off (404). With it, a request is let in by
 /// `Authorization: Bearer <token>` or by a session: the sign-in form creates one server-side
 /// (a random id in an HttpOnly, SameSite=Lax cookie, Secure under https; only its hash is kept),
-/// which expires after 12 hours, or 1 hour unused, and which signing out revokes. Failed
-/// sign-ins are throttled per client; every POST that acts (retry, sign out) must come from the page itself (a browser's
-/// `Sec-Fetch-Site` or `Origin` naming another site is refused); every answer carries a
-/// Content-Security-Policy and the headers that keep it out of frames and referrers.
+/// which expires after 12 hours, or 1 hour unused, and which signing out revokes. Sign-ins are
+/// throttled per client; every POST that acts (retry, sign out) must come from the page itself
+/// (a browser's `Sec-Fetch-Site` or `Origin` naming another site is refused); every answer
+/// carries a Content-Security-Policy and the headers that keep it out of frames and referrers.
 ///
 /// Sessions live in this process: with several replicas behind a load balancer, sign in with the
 /// bearer token or pin the page to one replica.

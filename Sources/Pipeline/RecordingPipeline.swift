@@ -174,7 +174,7 @@ public struct RecordingPipeline: Sendable {
                 if job.state == .stored, let key = job.objectKey {
                     let marker = RecordingLayout.marker(forKey: key)
                     markers.append(marker)
-                    if !history.contains(marker) { append(layout.historyLine(for: job, url: objectLink(key))) }
+                    if !Self.contains(history, marker) { append(layout.historyLine(for: job, url: objectLink(key))) }
                 } else {
                     pendingNeeded[layout.pendingLine(for: job), default: 0] += 1
                     pendingHere.insert(job.recordingSid)
@@ -196,7 +196,7 @@ public struct RecordingPipeline: Sendable {
                 let updated = try await airtable.updateRecord(base: settings.base, table: settings.table, id: recordID,
                                                               fields: [settings.historyField: .string(history)])
                 let written = updated.fields[settings.historyField]?.stringValue ?? ""
-                if let lost = markers.first(where: { !written.contains($0) }) {
+                if let lost = markers.first(where: { !Self.contains(written, $0) }) {
                     throw TransferError(description: "the history answer lacks the line for \(Redaction.text(lost)): another writer raced")
                 }
                 if let lost = pendingNeeded.first(where: { Self.lines(written, equalTo: $0.key) < $0.value }) {
@@ -241,6 +241,12 @@ public struct RecordingPipeline: Sendable {
             }
         }
         return jobs
+    }
+
+    /// Whether `text` holds `marker`, code unit for code unit: a `Character` search would miss a
+    /// key that someone's edit left followed by a combining mark, and write its line again.
+    static func contains(_ text: String, _ marker: String) -> Bool {
+        text.range(of: marker, options: .literal) != nil
     }
 
     /// How many lines of `text` are exactly `line`; split by scalar, so "\r\n" (one

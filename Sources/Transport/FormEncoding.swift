@@ -40,10 +40,6 @@ public enum FormEncoding {
         return result
     }
 
-    static func unescape(_ text: String) -> String? {
-        unescape(Substring(text).utf8[...])
-    }
-
     static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")

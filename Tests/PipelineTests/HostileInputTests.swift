@@ -1,6 +1,6 @@
 import Airtable
 import Foundation
-import Pipeline
+@testable import Pipeline
 import RecopsTesting
 import Testing
 import Transport
@@ -127,5 +127,18 @@ import Twilio
             }
             #expect(try await harness.store.countsByState().values.reduce(0, +) == 0)
         }
+    }
+}
+
+/// The history's own markers are found by code unit, not by grapheme: a person's edit that left
+/// a combining mark right after a recording's URL must not make recops write its line again.
+@Suite struct HistoryMatchingTests {
+    @Test func markersAndLinesMatchByScalar() {
+        let key = "/recordings/2026/12/01/CA1-J-1001.mp3"
+        let history = "---- | 2026-12-01 10:00:00 | Event: Recording | Source: IVR | URL: https://b.s3.amazonaws.com\(key)\u{0301}\r\nnext"
+        #expect(RecordingPipeline.contains(history, key))
+        #expect(!RecordingPipeline.contains(history, key + "x"))
+        let pending = "---- | 2026-12-01 10:00:00 | Event: Recording | Source: IVR | Recording pending upload"
+        #expect(RecordingPipeline.lines("\(pending)\r\n\(pending)\n\(pending)\u{0301}\n", equalTo: pending) == 2)
     }
 }
