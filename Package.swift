@@ -2,7 +2,8 @@
 import PackageDescription
 
 // One library target per layer (see ../shared/STYLE.md); dependencies flow one way:
-// Spec → clients (AWS, Twilio, Airtable) → Provision → Verify → Pipeline → recops.
+// RecopsBase → Spec → clients (AWS, Twilio, Airtable) → Provision → Verify → Pipeline →
+// SQLiteStore (an engine of Pipeline's JobStore) → PipelineAssembly → recops.
 let package = Package(
     name: "recops",
     platforms: [.macOS(.v15)],
@@ -29,9 +30,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
+        // JSONValue and Locked: shared by the clients, the spec and the pipeline, so none of them
+        // needs another's module (and its dependencies) for them.
+        .target(name: "RecopsBase"),
         .target(
             name: "Spec",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["RecopsBase", .product(name: "Yams", package: "Yams")]
         ),
         // The one HTTP abstraction under every client, and its AsyncHTTPClient implementation.
         .target(
@@ -55,7 +59,7 @@ let package = Package(
         ),
         .target(
             name: "Airtable",
-            dependencies: ["Spec", "Transport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["RecopsBase", "Transport", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "Provision",
@@ -71,27 +75,48 @@ let package = Package(
             ]
         ),
         .target(name: "Verify", dependencies: ["Spec", "Transport", "Provision"]),
-        // The webhook service: routes, signature check, durable job store, worker.
+        // The webhook service: routes, signature check, the job state machine, the store contract
+        // (`JobStore`), the steps and the worker. No database engine and no spec: those come in
+        // from the targets below.
         .target(
             name: "Pipeline",
             dependencies: [
-                "Spec", "Transport", "AWS", "Twilio", "Airtable",
+                "RecopsBase", "Transport", "AWS", "Twilio", "Airtable",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The embedded JobStore engine (SQLite through GRDB).
+        .target(
+            name: "SQLiteStore",
+            dependencies: [
+                "Pipeline", "Twilio", "RecopsBase",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The one place the pipeline is put together from the spec: store, clients, steps,
+        // worker, application. `serve`, the commands and the test fixtures all call it.
+        .target(
+            name: "PipelineAssembly",
+            dependencies: [
+                "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Pipeline", "SQLiteStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Real local servers for tests and benchmarks (moto_server, later the sandbox), like HummingbirdTesting.
         .target(
             name: "RecopsTesting",
             dependencies: [
-                "Spec", "AWS", "Transport", "Provision", "Sandbox", "Twilio", "Airtable", "Pipeline",
+                "Spec", "AWS", "Transport", "Provision", "Sandbox", "Twilio", "Airtable", "Pipeline", "PipelineAssembly", "SQLiteStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -102,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "recops",
             dependencies: [
-                "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Verify", "Pipeline", "Sandbox",
+                "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Verify", "Pipeline", "PipelineAssembly", "SQLiteStore", "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -113,19 +138,19 @@ let package = Package(
         .testTarget(name: "SpecTests", dependencies: ["Spec", "RecopsTesting"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "TwilioTests", dependencies: ["Twilio", "Transport", "RecopsTesting", .product(name: "Hummingbird", package: "hummingbird")]),
-        .testTarget(name: "AirtableTests", dependencies: ["Airtable", "Transport", "Spec", "RecopsTesting"]),
+        .testTarget(name: "AirtableTests", dependencies: ["Airtable", "Transport", "RecopsBase", "RecopsTesting"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Airtable", "Twilio", "Spec", "Transport", "RecopsTesting", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "Provision", "Spec", "AWS", "Transport", "RecopsTesting"]),
-        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Spec", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "Pipeline", "RecopsTesting"]),
+        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Spec", "RecopsBase", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "RecopsTesting"]),
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "Spec", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "RecopsTesting",
+                "Pipeline", "PipelineAssembly", "SQLiteStore", "RecopsBase", "Spec", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "RecopsTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "recopsTests", dependencies: ["recops", "Spec", "RecopsTesting", "Pipeline", "Sandbox", "Twilio", "Transport"]),
+        .testTarget(name: "recopsTests", dependencies: ["recops", "Spec", "RecopsTesting", "Pipeline", "SQLiteStore", "Sandbox", "Twilio", "Transport"]),
     ]
 )

@@ -41,10 +41,18 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
         status >= 500 || status == 429 || Self.throttlingCodes.contains(code) || code == "RequestTimeout"
     }
 
-    /// Credentials missing, wrong or not allowed: verify says it "could not check".
+    static let credentialCodes: Set<String> = [
+        "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken",
+        "ExpiredTokenException", "InvalidToken", "MissingAuthenticationToken",
+    ]
+
+    /// The credentials themselves are refused: unknown key, wrong secret, expired or invalid
+    /// session token. The one list of these codes (verify, readiness and the pipeline ask here).
+    public var isCredentialProblem: Bool { Self.credentialCodes.contains(code) }
+
+    /// Credentials refused, or valid but not allowed: verify says it "could not check".
     public var isAccessProblem: Bool {
-        status == 403 || ["AccessDenied", "AccessDeniedException", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-                          "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "MissingAuthenticationToken"].contains(code)
+        isCredentialProblem || status == 403 || ["AccessDenied", "AccessDeniedException"].contains(code)
     }
 }
 

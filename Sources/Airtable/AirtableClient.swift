@@ -1,5 +1,5 @@
 import Foundation
-import Spec
+import RecopsBase
 import Logging
 import Transport
 

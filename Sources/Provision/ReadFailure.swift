@@ -18,7 +18,7 @@ public struct ReadFailure: Sendable, Equatable, CustomStringConvertible {
     public init(_ error: any Error) {
         message = "\(error)"
         switch error {
-        case let error as AWSError where ["InvalidClientTokenId", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken", "UnrecognizedClientException", "MissingAuthenticationToken"].contains(error.code):
+        case let error as AWSError where error.isCredentialProblem:
             reason = .credentials
         case let error as AWSError where error.isAccessProblem:
             reason = .permissions

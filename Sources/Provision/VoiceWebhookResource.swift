@@ -86,7 +86,7 @@ public struct VoiceWebhookResource: Resource {
                                     "the recording starts after <\(observed.firstVerb ?? "")>: the start of the call goes unrecorded"))
         }
         let expected: [(String, String, String)] = [
-            ("channels", "channels", recording.channels), ("track", "track", "both"), ("trim", "trim", recording.trim),
+            ("channels", "channels", recording.channels.rawValue), ("track", "track", "both"), ("trim", "trim", recording.trim),
             ("status_callback.url", "recordingStatusCallback", recording.statusCallback.url),
             ("status_callback.method", "recordingStatusCallbackMethod", recording.statusCallback.method),
         ]

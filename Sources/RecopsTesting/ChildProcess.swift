@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import RecopsBase
 
 /// Runs a command to completion and captures what it printed: the one way tests run the AWS CLI,
 /// Chromium and the `recops` binary.

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Pipeline
+import PipelineAssembly
 import Provision
 import Sandbox
 import Spec
@@ -11,49 +12,125 @@ import Transport
 import Twilio
 
 /// The pipeline service running in-process on a real port, against moto (AWS) and the sandbox
-/// (Twilio, Airtable), with its job store in a fresh directory: what `recops serve` builds, built
-/// the same way. The accounts are set up by `apply` from the project's own spec.
+/// (Twilio, Airtable), with its job store in a fresh directory: built by the same
+/// `PipelineBuilder` as `recops serve`. The accounts are set up by `apply` from the project's own spec.
 public final class PipelineFixture: Sendable {
+    /// What a test changes from the project's spec and the service's defaults, as typed values
+    /// (never edits of the YAML's text, which silently do nothing once its wording drifts).
+    public struct Overrides: Sendable {
+        public var alertWebhook: URL?
+        public var historyQueueThreshold: Int?
+        public var missingRecordingAfter: Duration?
+        public var historyRetryWithin: Duration?
+        public var deleteFromTwilioAfterUpload: Bool?
+        public var publicURL: Bool?
+        public var lease: TimeInterval?
+        public var retryBase: TimeInterval?
+        public var throttleDelay: TimeInterval?
+        public var lookupTimeout: Duration?
+        public var historyStallAfter: TimeInterval?
+        public var sweepInterval: Duration?
+        public var limits: ServiceLimits?
+
+        public init(alertWebhook: URL? = nil, historyQueueThreshold: Int? = nil, missingRecordingAfter: Duration? = nil, historyRetryWithin: Duration? = nil,
+                    deleteFromTwilioAfterUpload: Bool? = nil, publicURL: Bool? = nil, lease: TimeInterval? = nil, retryBase: TimeInterval? = nil,
+                    throttleDelay: TimeInterval? = nil, lookupTimeout: Duration? = nil, historyStallAfter: TimeInterval? = nil,
+                    sweepInterval: Duration? = nil, limits: ServiceLimits? = nil) {
+            self.alertWebhook = alertWebhook
+            self.historyQueueThreshold = historyQueueThreshold
+            self.missingRecordingAfter = missingRecordingAfter
+            self.historyRetryWithin = historyRetryWithin
+            self.deleteFromTwilioAfterUpload = deleteFromTwilioAfterUpload
+            self.publicURL = publicURL
+            self.lease = lease
+            self.retryBase = retryBase
+            self.throttleDelay = throttleDelay
+            self.lookupTimeout = lookupTimeout
+            self.historyStallAfter = historyStallAfter
+            self.sweepInterval = sweepInterval
+            self.limits = limits
+        }
+
+        /// The fixture's own defaults (quick retries, a quick poll, a lookup that never times out
+        /// on a slow machine), then these.
+        public func apply(to configuration: inout PipelineConfiguration) {
+            configuration.retry.retryBase = retryBase ?? 0.05
+            configuration.retry.throttleDelay = throttleDelay ?? 1
+            configuration.pollInterval = .milliseconds(20)
+            configuration.lookupTimeout = lookupTimeout ?? .seconds(60)
+            if let alertWebhook { configuration.alerts.webhookURL = alertWebhook }
+            if let historyQueueThreshold { configuration.alerts.historyQueueThreshold = historyQueueThreshold }
+            if let missingRecordingAfter { configuration.alerts.missingRecordingAfter = missingRecordingAfter }
+            if let historyRetryWithin { configuration.history.retryWithin = historyRetryWithin }
+            if let deleteFromTwilioAfterUpload { configuration.recording.deleteFromTwilioAfterUpload = deleteFromTwilioAfterUpload }
+            if let publicURL { configuration.history.publicURL = publicURL }
+            if let lease { configuration.lease = lease }
+            if let historyStallAfter { configuration.historyStallAfter = historyStallAfter }
+            if let sweepInterval { configuration.sweepInterval = sweepInterval }
+            if let limits { configuration.limits = limits }
+        }
+    }
+
     public let sandbox: LocalSandbox
     public let spec: Spec
     public let sourceMap: SourceMap
-    public let store: SQLiteJobStore
-    public let pipeline: RecordingPipeline
-    public let metrics: PipelineMetrics
+    public let assembled: AssembledPipeline
     public let baseURL: URL
     public let s3: S3Client
     public let directory: URL
+    public var store: any JobStore { assembled.store }
+    public var pipeline: RecordingPipeline { assembled.pipeline }
+    public var metrics: PipelineMetrics { assembled.metrics }
     public var appURL: String { baseURL.absoluteString }
     public var number: String { sandbox.seed.numbers[0].phoneNumber }
     private let task: Task<Void, any Error>
 
     public static let bucket = "acme-call-recordings"
 
+    /// The project's spec, as a deployment with these values would load it.
+    public static func loadSpec(appURL: String, sandbox: LocalSandbox, bucket: String = PipelineFixture.bucket, phoneNumber: String? = nil) throws -> SpecLoader.Loaded {
+        let text = try String(contentsOfFile: ProvisionFixture.specPath, encoding: .utf8)
+        let environment = ["S3_BUCKET": bucket, "APP_URL": appURL, "AIRTABLE_BASE_ID": sandbox.seed.baseID,
+                           "TWILIO_PHONE_NUMBER": phoneNumber ?? sandbox.seed.numbers[0].phoneNumber, "AIRTABLE_TABLE": sandbox.seed.tableName]
+        let result = SpecLoader(environment: environment).validate(yaml: text, file: "infra/policy.yaml", parts: nil)
+        guard var loaded = result.loaded else { throw SpecError(diagnostics: result.diagnostics) }
+        motoCompatible(&loaded.spec)
+        return loaded
+    }
+
     /// moto cannot evaluate policy conditions: it treats the conditions of the two Deny
     /// statements as matching every request and would refuse every object write. The fixture
     /// turns them off; they are tested as documents (ProvisionTests).
-    public static func motoCompatible(_ text: String) -> String {
-        text.replacingOccurrences(of: "deny_insecure_transport: true", with: "deny_insecure_transport: false")
-            .replacingOccurrences(of: "deny_public_acls: true", with: "deny_public_acls: false")
+    public static func motoCompatible(_ spec: inout Spec) {
+        spec.bucket?.policy.denyInsecureTransport = false
+        spec.bucket?.policy.denyPublicAcls = false
+    }
+
+    /// How the fixture's pipeline reaches moto and the sandbox. `s3`, `twilio`, `airtable`:
+    /// another endpoint (a fault proxy, a dead port) for the pipeline; set-up always goes direct.
+    public static func connections(moto: MotoServer?, sandbox: LocalSandbox, limiter: RateLimiter, s3: URL? = nil, twilio: URL? = nil,
+                                   airtable: URL? = nil) -> PipelineBuilder.Connections {
+        var endpoints: [String: URL] = [:]
+        if let moto { for service in ["s3", "iam", "sts", "cloudtrail"] { endpoints[service] = moto.endpoint } }
+        if let s3 { endpoints["s3"] = s3 }
+        return PipelineBuilder.Connections(
+            aws: AWSConfiguration(credentials: MotoServer.bootstrapCredentials, region: "us-east-1", endpointOverrides: endpoints),
+            twilio: .init(accountSID: sandbox.seed.accountSID, username: sandbox.seed.accountSID, password: sandbox.seed.authToken),
+            twilioBaseURL: twilio ?? sandbox.baseURL, airtableToken: sandbox.seed.airtableToken, airtableBaseURL: airtable ?? sandbox.baseURL,
+            limiter: limiter, transport: AsyncHTTPClientTransport(), retry: RetryPolicy(maxAttempts: s3 == nil ? 2 : 1, baseDelay: .milliseconds(10)))
     }
 
     /// `s3Endpoint`: where the pipeline sends S3 requests (default moto's; a dead port stages an
-    /// outage). `runWorker: false` leaves the steps to the test.
-    /// `adminToken`: turns the operations page on. `twilioEndpoint`/`airtableEndpoint`: where the
-    /// pipeline reaches the sandbox (a fault proxy); set-up always goes direct. `limiterPause`: how
-    /// long the process's Airtable limiter holds a base after a 429.
+    /// outage). `runWorker: false` leaves the steps to the test. `adminToken`: turns the
+    /// operations page on. `twilioEndpoint`/`airtableEndpoint`: where the pipeline reaches the
+    /// sandbox (a fault proxy). `limiterPause`: how long the process's Airtable limiter holds a
+    /// base after a 429.
     public init(moto: MotoServer, sandbox: LocalSandbox, s3Endpoint: URL? = nil, twilioEndpoint: URL? = nil, airtableEndpoint: URL? = nil,
-                edit: (String) -> String = { $0 },
-                configure: (inout PipelineConfiguration) -> Void = { _ in }, directory: URL? = nil, runWorker: Bool = true,
+                overrides: Overrides = Overrides(), directory: URL? = nil, runWorker: Bool = true,
                 adminToken: String? = nil, limiterPause: Duration = .seconds(1)) async throws {
         self.sandbox = sandbox
         let port = freeLoopbackPort()
-        let app = "http://127.0.0.1:\(port)"
-        let text = edit(Self.motoCompatible(try String(contentsOfFile: ProvisionFixture.specPath, encoding: .utf8)))
-        let environment = ["S3_BUCKET": Self.bucket, "APP_URL": app, "AIRTABLE_BASE_ID": sandbox.seed.baseID,
-                           "TWILIO_PHONE_NUMBER": sandbox.seed.numbers[0].phoneNumber, "AIRTABLE_TABLE": sandbox.seed.tableName]
-        let result = SpecLoader(environment: environment).validate(yaml: text, file: "infra/policy.yaml", parts: nil)
-        guard let loaded = result.loaded else { throw SpecError(diagnostics: result.diagnostics) }
+        let loaded = try Self.loadSpec(appURL: "http://127.0.0.1:\(port)", sandbox: sandbox)
         spec = loaded.spec
         sourceMap = loaded.sourceMap
 
@@ -65,35 +142,17 @@ public final class PipelineFixture: Sendable {
         let services = Engine(resources: TwilioResources.make(spec: spec, twilio: sandbox.twilio())
             + AirtableResources.make(spec: spec, airtable: sandbox.airtable(limiter: limiter)))
         try await services.apply(await services.plan())
-        let twilio = sandbox.twilio(through: twilioEndpoint)
-        let airtable = sandbox.airtable(limiter: limiter, through: airtableEndpoint)
 
-        var aws = moto.client()
-        if let s3Endpoint {
-            aws = AWSClient(configuration: AWSConfiguration(credentials: MotoServer.bootstrapCredentials, region: "us-east-1", endpointOverrides: ["s3": s3Endpoint]),
-                            transport: AsyncHTTPClientTransport(), retry: RetryPolicy(maxAttempts: 1), now: { Date() }, logger: Logger(label: "test.aws"))
-        }
-        s3 = S3Client(aws: aws)
         self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("recops-pipeline-\(UUID().uuidString)")
-        store = try SQLiteJobStore(directory: self.directory)
         var configuration = try PipelineConfiguration(spec: spec, accountSID: sandbox.seed.accountSID, authToken: sandbox.seed.authToken,
                                                       owner: "test", dataDirectory: self.directory)
-        configuration.retryBase = 0.05
-        configuration.throttleDelay = 1
-        configuration.pollInterval = .milliseconds(20)
-        configuration.lookupTimeout = .seconds(60)  // a slow machine never turns a miss into "taken as given"
-        configure(&configuration)
-        metrics = PipelineMetrics()
-        let alerts = AlertSink(webhookURL: spec.alerts?.webhookUrl.flatMap(URL.init(string:)), transport: AsyncHTTPClientTransport(),
-                               metrics: metrics, logger: quietServerLogger("test.alerts"), now: { Date() })
-        pipeline = RecordingPipeline(configuration: configuration, store: store, s3: s3, twilio: twilio, airtable: airtable,
-                                     metrics: metrics, alerts: alerts, now: { Date() }, logger: quietServerLogger("test.pipeline"))
-        let routes = WebhookRoutes(pipeline: pipeline, readiness: pipeline.readinessProblems, logger: quietServerLogger("test.webhooks"))
-        let worker = runWorker ? RecordingWorker(pipeline: pipeline, logger: quietServerLogger("test.worker")) : nil
-        let ops = OpsRoutes(pipeline: pipeline, adminToken: adminToken, logger: quietServerLogger("test.ops"))
-        let (bound, task) = try await startInProcess("pipeline") { onRunning in
-            PipelineServer.buildApplication(routes: routes, ops: ops, worker: worker, host: "127.0.0.1", port: port,
-                                            logger: quietServerLogger("test.pipeline.http"), onRunning: onRunning)
+        overrides.apply(to: &configuration)
+        let connections = Self.connections(moto: moto, sandbox: sandbox, limiter: limiter, s3: s3Endpoint, twilio: twilioEndpoint, airtable: airtableEndpoint)
+        assembled = try PipelineBuilder(configuration: configuration, connections: connections, now: { Date() },
+                                        logger: { quietServerLogger("test.\($0)") }).build()
+        s3 = S3Client(aws: moto.client())
+        let (bound, task) = try await startInProcess("pipeline") { [assembled] onRunning in
+            assembled.application(host: "127.0.0.1", port: port, adminToken: adminToken, runWorker: runWorker, onRunning: onRunning)
         }
         self.task = task
         baseURL = URL(string: "http://127.0.0.1:\(bound)")!

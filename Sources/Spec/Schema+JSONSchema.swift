@@ -1,3 +1,4 @@
+import RecopsBase
 extension Schema {
     /// The spec's JSON Schema (draft 2020-12), for editors with a YAML language server.
     ///

@@ -1,4 +1,5 @@
 import Foundation
+import RecopsBase
 
 extension Schema {
     /// Checks a parsed tree against this schema and converts it to JSON with defaults filled in.

@@ -1,3 +1,4 @@
+import RecopsBase
 /// A description of the spec's shape: types, required keys, allowed values, defaults and help.
 ///
 /// One description serves three ends: structural validation with positions

@@ -103,9 +103,17 @@ public struct Spec: Sendable, Equatable, Codable {
         }
 
         public struct Recording: Sendable, Equatable, Codable {
+            public enum Channels: String, Sendable, Equatable, Codable, CaseIterable {
+                case mono, dual
+            }
+
+            public enum Format: String, Sendable, Equatable, Codable, CaseIterable {
+                case mp3, wav
+            }
+
             public var enabled: Bool
-            public var channels: String
-            public var format: String
+            public var channels: Channels
+            public var format: Format
             public var trim: String
             public var statusCallback: Webhook
             public var deleteFromTwilioAfterUpload: Bool
@@ -135,8 +143,12 @@ public struct Spec: Sendable, Equatable, Codable {
         }
 
         public struct Upload: Sendable, Equatable, Codable {
+            public enum Backoff: String, Sendable, Equatable, Codable, CaseIterable {
+                case exponential, fixed
+            }
+
             public var attempts: Int
-            public var backoff: String
+            public var backoff: Backoff
         }
     }
 

@@ -275,7 +275,7 @@ struct SpecLint {
         if key.hasPrefix("/") {
             error(path, "an S3 key must not begin with '/': it would create an empty folder name")
         }
-        if !key.lowercased().hasSuffix(".mp3"), spec.twilio?.recording.format ?? "mp3" == "mp3" {
+        if !key.lowercased().hasSuffix(".mp3"), spec.twilio?.recording.format ?? .mp3 == .mp3 {
             warning(path, "recordings are MP3: end the key with .mp3 so downloads open in a player")
         }
         // The pipeline's user must be allowed to write where the key points.

@@ -91,8 +91,8 @@ extension Schema {
         ]), minItems: 1)),
         .required("recording", .object("how calls are recorded (the TwiML <Recording> the voice webhook answers)", [
             .optional("enabled", .boolean("false answers calls without recording (the runbook's emergency switch)", default: true)),
-            .optional("channels", .string("recording channels", values: ["mono", "dual"], default: "mono")),
-            .optional("format", .string("media format downloaded from Twilio", values: ["mp3", "wav"], default: "mp3")),
+            .optional("channels", .string("recording channels", values: Spec.Twilio.Recording.Channels.allCases.map(\.rawValue), default: "mono")),
+            .optional("format", .string("media format downloaded from Twilio", values: Spec.Twilio.Recording.Format.allCases.map(\.rawValue), default: "mp3")),
             .optional("trim", .string("silence trimming", values: ["do-not-trim", "trim-silence"], default: "do-not-trim")),
             .required("status_callback", webhook("recording status callback")),
             .optional("delete_from_twilio_after_upload", .boolean("delete Twilio's copy once the S3 object is confirmed (size and checksum) and the history line is written", default: false)),
@@ -113,7 +113,7 @@ extension Schema {
         ])),
         .optional("upload", .object("upload retries before the pending line is written", [
             .optional("attempts", .integer("upload attempts", minimum: 1, maximum: 20, default: 3)),
-            .optional("backoff", .string("delay between attempts", values: ["exponential", "fixed"], default: "exponential")),
+            .optional("backoff", .string("delay between attempts", values: Spec.Recordings.Upload.Backoff.allCases.map(\.rawValue), default: "exponential")),
         ])),
         .required("pending_line", .string("history line written when the upload is still pending; placeholder {timestamp}")),
         .optional("history_retry_within", .string("history updates are retried for this long", pattern: durationPattern, patternHelp: durationHelp, default: "15m")),

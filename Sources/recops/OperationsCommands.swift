@@ -2,6 +2,7 @@ import ArgumentParser
 import AWS
 import Foundation
 import Pipeline
+import PipelineAssembly
 import Spec
 import Transport
 
@@ -21,7 +22,7 @@ struct StatusCommand: AsyncParsableCommand {
         Wiring.bootstrapLogging()
         let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
         let transport = AsyncHTTPClientTransport()
-        let wiring = try PipelineWiring(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "status-\(getpid())", transport: transport)
+        let wiring = try PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "status-\(getpid())", transport: transport)
         let status = try await PipelineStatus.collect(store: wiring.store, now: Date(), bucket: wiring.pipeline.configuration.bucket,
                                                       s3: S3Client(aws: wiring.aws), iam: IAMClient(aws: wiring.aws), user: loaded.spec.iam?.user)
         print(format == .json ? status.json.encoded(pretty: true) : status.text)
@@ -66,7 +67,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     func run() async throws {
         Wiring.bootstrapLogging()
         let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
-        let wiring = try PipelineWiring(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "reconcile-\(getpid())", transport: AsyncHTTPClientTransport())
+        let wiring = try PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "reconcile-\(getpid())", transport: AsyncHTTPClientTransport())
         let reconciler = Reconciler(pipeline: wiring.pipeline)
         let day = DateFormatter()
         day.locale = Locale(identifier: "en_US_POSIX")
@@ -119,7 +120,7 @@ struct RecordingsCommand: AsyncParsableCommand {
         func run() async throws {
             Wiring.bootstrapLogging()
             let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
-            let wiring = try PipelineWiring(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
+            let wiring = try PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
             let links = RecordingLinks(pipeline: wiring.pipeline)
             do {
                 for (job, url) in try await links.links(for: identifier) {
@@ -155,7 +156,7 @@ struct RecordingsCommand: AsyncParsableCommand {
         func run() async throws {
             Wiring.bootstrapLogging()
             let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
-            let wiring = try PipelineWiring(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
+            let wiring = try PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
             if let problem = JobID.problem(job) {
                 Wiring.writeError("recordings link: --job: \(problem)")
                 throw CommandExit.failure

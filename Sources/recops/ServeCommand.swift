@@ -3,6 +3,7 @@ import AWS
 import Foundation
 import Logging
 import Pipeline
+import PipelineAssembly
 import Provision
 import Spec
 import Transport
@@ -72,21 +73,16 @@ struct ServeCommand: AsyncParsableCommand {
         if startupCheck != .off {
             try await checkAtStartup(loaded, transport: transport, logger: logger)
         }
-        let wiring = try PipelineWiring(spec: spec, dataDir: dataDir, replicaID: replicaId, transport: transport) { $0.concurrency = concurrency }
-        let pipeline = wiring.pipeline
-        let appURL = pipeline.configuration.appURL
-        let directory = pipeline.configuration.dataDirectory
-        let routes = WebhookRoutes(pipeline: pipeline, readiness: pipeline.readinessProblems, logger: Logger(label: "recops.webhooks"))
-        let worker = RecordingWorker(pipeline: pipeline, logger: Logger(label: "recops.worker"))
-        let ops = OpsRoutes(pipeline: pipeline, adminToken: Wiring.environment["RECOPS_ADMIN_TOKEN"], logger: Logger(label: "recops.ops"))
-        let app = PipelineServer.buildApplication(routes: routes, ops: ops, worker: worker, host: host, port: port, logger: Logger(label: "recops.http")) { bound in
+        let assembled = try PipelineWiring.build(spec: spec, dataDir: dataDir, replicaID: replicaId, transport: transport) { $0.concurrency = concurrency }
+        let configuration = assembled.configuration
+        let app = assembled.application(host: host, port: port, adminToken: Wiring.environment["RECOPS_ADMIN_TOKEN"]) { bound in
             // On standard output, unbuffered, so a script that started it with --port 0 learns the port.
             FileHandle.standardOutput.write(Data("recops serve listening on http://\(host):\(bound)\n".utf8))
-            logger.info("serving", metadata: ["data_dir": "\(directory.path)", "app_url": "\(appURL)", "port": "\(bound)"])
+            logger.info("serving", metadata: ["data_dir": "\(configuration.dataDirectory.path)", "app_url": "\(configuration.appURL)", "port": "\(bound)"])
         }
-        Self.raiseOpenFileLimit(for: pipeline.configuration.limits.maxConnections, logger: logger)
+        Self.raiseOpenFileLimit(for: configuration.limits.maxConnections, logger: logger)
         do {
-            try await PipelineServer.run(app, limits: pipeline.configuration.limits, logger: Logger(label: "recops.lifecycle"))
+            try await PipelineServer.run(app, limits: configuration.limits, logger: Logger(label: "recops.lifecycle"))
         } catch is CancellationError {
             // The shutdown bound cut steps short: their claims are released at the next start.
             logger.warning("stopped at the shutdown bound: steps still running were cancelled and resume at the next start")

@@ -7,6 +7,7 @@ import Spec
 import Transport
 import Twilio
 import Airtable
+import PipelineAssembly
 
 /// Composition-root helpers: the one place that turns the process's environment, clock and
 /// output into the values the libraries take.
@@ -88,26 +89,41 @@ enum Wiring {
         return AirtableClient(token: token, baseURL: base, transport: transport, limiter: airtableLimiter, retry: retry, logger: Logger(label: "recops.airtable"))
     }
 
-    /// The resources of the selected parts; the live webhook only when asked for (`--only webhook`),
-    /// since it needs the service running.
+    /// The resources of the selected parts (see `ResourceSelection`), with clients from the environment.
     static func resources(for loaded: SpecLoader.Loaded, parts: Set<SpecPart>?, transport: any HTTPTransport) throws -> [AnyResource] {
-        let selected = parts ?? [.aws, .twilio, .airtable]
-        var resources: [AnyResource] = []
-        if selected.contains(.aws), let region = loaded.spec.aws?.region {
-            let aws = try awsClient(region: region, transport: transport)
-            resources += AWSResources.make(spec: loaded.spec, aws: aws, now: { Date() })
+        try ResourceSelection.resources(
+            for: loaded.spec, parts: parts,
+            aws: { try awsClient(region: loaded.spec.aws?.region ?? "us-east-1", transport: transport) },
+            twilio: { try twilioClient(transport: transport) },
+            airtable: { try airtableClient(transport: transport) },
+            webhook: {
+                let (account, token) = try twilioSigningSecret()
+                return VoiceWebhookResource(spec: loaded.spec, accountSID: account, authToken: token, transport: transport)
+            },
+            now: { Date() })
+    }
+
+    /// How the pipeline reaches AWS, Twilio and Airtable, from the environment (as `apply` does).
+    static func connections(region: String, transport: any HTTPTransport) throws -> PipelineBuilder.Connections {
+        let aws: AWSConfiguration
+        do {
+            aws = try AWSConfiguration.fromEnvironment(environment, region: region)
+        } catch {
+            writeError("could not check (credentials): \(error)")
+            throw CommandExit.failure
         }
-        if selected.contains(.twilio), loaded.spec.twilio != nil {
-            resources += TwilioResources.make(spec: loaded.spec, twilio: try twilioClient(transport: transport))
+        guard let twilio = TwilioClient.Credentials.fromEnvironment(environment) else {
+            writeError("could not check (credentials): set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)")
+            throw CommandExit.failure
         }
-        if selected.contains(.airtable), loaded.spec.airtable != nil {
-            resources += AirtableResources.make(spec: loaded.spec, airtable: try airtableClient(transport: transport))
+        guard let token = environment["AIRTABLE_TOKEN"], !token.isEmpty else {
+            writeError("could not check (credentials): set AIRTABLE_TOKEN (a personal access token)")
+            throw CommandExit.failure
         }
-        if selected.contains(.webhook), loaded.spec.twilio != nil {
-            let (account, token) = try twilioSigningSecret()
-            resources.append(AnyResource(VoiceWebhookResource(spec: loaded.spec, accountSID: account, authToken: token, transport: transport)))
-        }
-        return resources
+        return PipelineBuilder.Connections(
+            aws: aws, twilio: twilio, twilioBaseURL: environment["TWILIO_API_BASE_URL"].flatMap(URL.init(string:)) ?? TwilioClient.defaultBaseURL,
+            airtableToken: token, airtableBaseURL: environment["AIRTABLE_API_BASE_URL"].flatMap(URL.init(string:)) ?? AirtableClient.defaultBaseURL,
+            limiter: airtableLimiter, transport: transport)
     }
 }
 

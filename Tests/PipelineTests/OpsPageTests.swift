@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import RecopsBase
 import RecopsTesting
 import Testing
 import Transport

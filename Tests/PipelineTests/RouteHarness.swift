@@ -7,6 +7,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Pipeline
+import PipelineAssembly
 import RecopsTesting
 import Spec
 import Testing
@@ -38,40 +39,32 @@ struct RouteHarness {
     static let account = "AC" + String(repeating: "a", count: 32)
     static let token = "0123456789abcdef0123456789abcdef"
 
-    let store: SQLiteJobStore
-    let pipeline: RecordingPipeline
-    let routes: WebhookRoutes
+    let assembled: AssembledPipeline
+    var store: any JobStore { assembled.store }
+    var pipeline: RecordingPipeline { assembled.pipeline }
+    var routes: WebhookRoutes { assembled.routes }
 
+    /// Built by `PipelineBuilder`, as `serve` builds it, with S3 on a dead port.
     /// `airtableThrough`: a fault proxy in front of the sandbox's Airtable. `lookupTimeout` is long
     /// by default, so a slow machine never turns a lookup's miss into "taken as given".
-    init(sandbox: LocalSandbox, airtableThrough: URL? = nil, lookupTimeout: Duration = .seconds(60), edit: (String) -> String = { $0 },
+    init(sandbox: LocalSandbox, airtableThrough: URL? = nil, lookupTimeout: Duration = .seconds(60), limits: ServiceLimits? = nil,
          readiness: @escaping @Sendable () async -> [String] = { [] }) throws {
-        let text = edit(PipelineFixture.motoCompatible(try String(contentsOfFile: ProvisionFixture.specPath, encoding: .utf8)))
-        let environment = ["S3_BUCKET": "acme-call-recordings", "APP_URL": "https://svc.example.com", "AIRTABLE_BASE_ID": sandbox.seed.baseID,
-                           "TWILIO_PHONE_NUMBER": "+15005550006"]
-        let result = SpecLoader(environment: environment).validate(yaml: text, file: "infra/policy.yaml", parts: nil)
-        guard let loaded = result.loaded else { throw SpecError(diagnostics: result.diagnostics) }
+        let loaded = try PipelineFixture.loadSpec(appURL: "https://svc.example.com", sandbox: sandbox, phoneNumber: "+15005550006")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recops-routes-\(UUID().uuidString)")
-        store = try SQLiteJobStore(directory: directory)
         var configuration = try PipelineConfiguration(spec: loaded.spec, accountSID: Self.account, authToken: Self.token, owner: "routes", dataDirectory: directory)
         configuration.lookupTimeout = lookupTimeout
-        let metrics = PipelineMetrics()
-        let unused = AWSClient(configuration: AWSConfiguration(credentials: MotoServer.bootstrapCredentials, region: "us-east-1",
-                                                               endpointOverrides: ["s3": URL(string: "http://127.0.0.1:9")!]),
-                               transport: AsyncHTTPClientTransport(), now: { Date() }, logger: Logger(label: "test"))
-        let airtable = sandbox.airtable(through: airtableThrough)
-        pipeline = RecordingPipeline(configuration: configuration, store: store, s3: S3Client(aws: unused), twilio: sandbox.twilio(), airtable: airtable,
-                                     metrics: metrics, alerts: AlertSink(webhookURL: nil, transport: AsyncHTTPClientTransport(), metrics: metrics,
-                                                                         logger: quietServerLogger("test"), now: { Date() }),
-                                     now: { Date() }, logger: quietServerLogger("test"))
-        routes = WebhookRoutes(pipeline: pipeline, readiness: readiness, logger: quietServerLogger("test"))
+        if let limits { configuration.limits = limits }
+        let connections = PipelineFixture.connections(moto: nil, sandbox: sandbox, limiter: RateLimiter(), s3: URL(string: "http://127.0.0.1:9")!,
+                                                      airtable: airtableThrough)
+        var builder = PipelineBuilder(configuration: configuration, connections: connections, now: { Date() }, logger: { quietServerLogger("test.\($0)") })
+        builder.readiness = readiness
+        assembled = try builder.build()
     }
 
     /// The routes on a real loopback port, behind the listener `serve` runs (deadlines, cap).
     func serve(adminToken: String? = nil) async throws -> (port: Int, task: Task<Void, any Error>) {
-        let ops = adminToken.map { OpsRoutes(pipeline: pipeline, adminToken: $0, logger: quietServerLogger("test")) }
-        return try await startInProcess("routes") { onRunning in
-            PipelineServer.buildApplication(routes: routes, ops: ops, worker: nil, host: "127.0.0.1", port: 0, logger: quietServerLogger("test"), onRunning: onRunning)
+        try await startInProcess("routes") { [assembled] onRunning in
+            assembled.application(host: "127.0.0.1", port: 0, adminToken: adminToken, runWorker: false, onRunning: onRunning)
         }
     }
 

@@ -2,6 +2,7 @@ import AWS
 import Foundation
 import Pipeline  // Locked
 import Provision
+import RecopsBase
 import RecopsTesting
 import Testing
 

@@ -1,0 +1,186 @@
+import AWS
+import Foundation
+
+/// What the service needs, in its own types: made from the spec and the environment at the edge
+/// (`PipelineAssembly`), checked once at start-up. Nothing here reads a file or the environment.
+public struct PipelineConfiguration: Sendable, CustomStringConvertible {
+    /// The public base URL Twilio calls; signatures are checked against it, never the Host header.
+    public var appURL: String
+    public var recording: RecordingSettings
+    public var bucket: String
+    public var encryption: S3.Encryption
+    public var airtable: AirtableSettings
+    public var history: HistorySettings
+    public var ivr: IVRSettings
+    public var alerts: AlertSettings
+    /// The Twilio account whose callbacks are accepted, and the auth token that signs them.
+    public var accountSID: String
+    public var authToken: String
+    /// The service's IAM user (its key ages show on the operations page).
+    public var iamUser: String?
+
+    /// Names this replica's claims; a restarted replica releases its own claims at once.
+    public var owner: String
+    public var dataDirectory: URL
+    /// Steps run at once.
+    public var concurrency = 4
+    /// How long a claim holds before another worker may take the step over.
+    public var lease: TimeInterval = 300
+    /// How failed steps are retried (attempts and backoff come from the spec).
+    public var retry = JobStateMachine.Policy()
+    public var pollInterval: Duration = .milliseconds(100)
+    public var sweepInterval: Duration = .seconds(15)
+    /// A history step holding its claim longer than this is reported stalled (`history_stalled`):
+    /// a healthy one takes a few requests, at worst one 30 s pause after a 429 and a timeout.
+    public var historyStallAfter: TimeInterval = 180
+    /// Webhook bodies above this are refused (413); Twilio's are a few kilobytes.
+    public var maxBodyBytes = 64 << 10
+    /// The listener's deadlines, connection cap and shutdown bound (the spec's `service:`).
+    public var limits = ServiceLimits()
+    /// How long the job-number lookup may take inside a voice webhook (Twilio waits 15 s).
+    public var lookupTimeout: Duration = .seconds(6)
+
+    public init(appURL: String, recording: RecordingSettings, bucket: String, encryption: S3.Encryption, airtable: AirtableSettings,
+                history: HistorySettings, ivr: IVRSettings, alerts: AlertSettings, accountSID: String, authToken: String, iamUser: String?,
+                owner: String, dataDirectory: URL) {
+        self.appURL = appURL.hasSuffix("/") ? String(appURL.dropLast()) : appURL
+        self.recording = recording
+        self.bucket = bucket
+        self.encryption = encryption
+        self.airtable = airtable
+        self.history = history
+        self.ivr = ivr
+        self.alerts = alerts
+        self.accountSID = accountSID
+        self.authToken = authToken
+        self.iamUser = iamUser
+        self.owner = owner
+        self.dataDirectory = dataDirectory
+    }
+
+    /// Never the auth token.
+    public var description: String {
+        "PipelineConfiguration(app: \(appURL), bucket: \(bucket), account: \(accountSID), auth token redacted, owner: \(owner))"
+    }
+}
+
+/// How Twilio records a call (the spec's `twilio.recording`).
+public struct RecordingSettings: Sendable, Equatable {
+    public enum Format: String, Sendable, CaseIterable {
+        case mp3, wav
+    }
+
+    public enum Channels: String, Sendable, CaseIterable {
+        case mono, dual
+    }
+
+    public var enabled: Bool
+    public var channels: Channels
+    public var format: Format
+    /// Twilio's `trim` value (`trim-silence`, `do-not-trim`), passed through.
+    public var trim: String
+    public var statusCallbackURL: String
+    public var statusCallbackMethod: String
+    public var deleteFromTwilioAfterUpload: Bool
+
+    public init(enabled: Bool, channels: Channels, format: Format, trim: String, statusCallbackURL: String, statusCallbackMethod: String,
+                deleteFromTwilioAfterUpload: Bool) {
+        self.enabled = enabled
+        self.channels = channels
+        self.format = format
+        self.trim = trim
+        self.statusCallbackURL = statusCallbackURL
+        self.statusCallbackMethod = statusCallbackMethod
+        self.deleteFromTwilioAfterUpload = deleteFromTwilioAfterUpload
+    }
+}
+
+/// Where the history lives (the spec's `airtable`).
+public struct AirtableSettings: Sendable, Equatable {
+    public var base: String
+    public var table: String
+    public var jobIdField: String
+    public var historyField: String
+
+    public init(base: String, table: String, jobIdField: String, historyField: String) {
+        self.base = base
+        self.table = table
+        self.jobIdField = jobIdField
+        self.historyField = historyField
+    }
+}
+
+/// How recordings are stored and linked (the spec's `recordings`).
+public struct HistorySettings: Sendable, Equatable {
+    /// The object key template (`{yyyy}`, `{call_sid}`, `{job_id}`…).
+    public var keyTemplate: String
+    public var publicURL: Bool
+    public var signedURLTTL: Duration
+    /// The line template (`{timestamp}`, `{url}`) and the pending line's.
+    public var line: String
+    public var pendingLine: String
+    public var timestampFormat: String
+    public var timeZone: String
+    /// How long a stored recording may wait for its line before `history_overdue`.
+    public var retryWithin: Duration
+
+    public init(keyTemplate: String, publicURL: Bool, signedURLTTL: Duration, line: String, pendingLine: String, timestampFormat: String,
+                timeZone: String, retryWithin: Duration) {
+        self.keyTemplate = keyTemplate
+        self.publicURL = publicURL
+        self.signedURLTTL = signedURLTTL
+        self.line = line
+        self.pendingLine = pendingLine
+        self.timestampFormat = timestampFormat
+        self.timeZone = timeZone
+        self.retryWithin = retryWithin
+    }
+}
+
+/// What the voice webhook says and does (the spec's `ivr`).
+public struct IVRSettings: Sendable, Equatable {
+    /// TwiML URL of the voice agent the call is handed to once the job is known.
+    public var agentURL: String?
+    public var jobPrompt: String
+    /// How the digits a caller keys in become the job id (`{digits}`).
+    public var jobIdFromDigits: String
+    public var attempts: Int
+    public var goodbye: String
+
+    public init(agentURL: String?, jobPrompt: String, jobIdFromDigits: String, attempts: Int, goodbye: String) {
+        self.agentURL = agentURL
+        self.jobPrompt = jobPrompt
+        self.jobIdFromDigits = jobIdFromDigits
+        self.attempts = attempts
+        self.goodbye = goodbye
+    }
+}
+
+/// When alerts fire and where they go (the spec's `alerts`).
+public struct AlertSettings: Sendable, Equatable {
+    public var webhookURL: URL?
+    public var historyQueueThreshold: Int
+    public var missingRecordingAfter: Duration
+
+    public init(webhookURL: URL?, historyQueueThreshold: Int, missingRecordingAfter: Duration) {
+        self.webhookURL = webhookURL
+        self.historyQueueThreshold = historyQueueThreshold
+        self.missingRecordingAfter = missingRecordingAfter
+    }
+}
+
+extension Duration {
+    /// Whole and fractional seconds, for date arithmetic.
+    var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+
+    /// "15m", "24h", "90s": as a person wrote it in the spec.
+    var shortText: String {
+        let seconds = Int(timeInterval)
+        if seconds % 3600 == 0, seconds > 0 { return "\(seconds / 3600)h" }
+        if seconds % 60 == 0, seconds > 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
+    }
+}

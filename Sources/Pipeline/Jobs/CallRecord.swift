@@ -1,0 +1,23 @@
+import Foundation
+import Twilio
+
+/// What the voice and status webhooks learned about a call: which job it is for, how it ended.
+public struct CallRecord: Sendable, Equatable {
+    public var callSid: String
+    public var from: String?
+    public var to: String?
+    public var jobID: String?
+    public var status: CallStatus
+    public var startedAt: Date
+    public var completedAt: Date?
+
+    public init(callSid: String, from: String?, to: String?, jobID: String?, status: CallStatus, startedAt: Date, completedAt: Date? = nil) {
+        self.callSid = callSid
+        self.from = from
+        self.to = to
+        self.jobID = jobID
+        self.status = status
+        self.startedAt = startedAt
+        self.completedAt = completedAt
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+
+/// What happened to a job: the only inputs of `JobStateMachine`. Each step turns its outcome
+/// into one event; the machine decides the new state, attempts, due time and error.
+public enum JobEvent: Sendable, Equatable {
+    /// Downloaded from Twilio and uploaded to S3 under `key` (download and upload are one step:
+    /// a downloaded file lives on one replica's disk; see `RecordingJob`).
+    case stored(StoredObject)
+    /// The download or the upload failed.
+    case transferFailed(FailureKind, String)
+    /// The job's URL line is in its record's history, read back.
+    case historyWritten(recordID: String)
+    /// The job's pending line ("upload pending") is in its record's history, read back.
+    case pendingLineWritten(recordID: String)
+    /// The history update failed (a 429 is `.throttled`).
+    case historyFailed(FailureKind, String)
+    /// The job id names no record in the table.
+    case recordMissing(reason: String)
+    /// Twilio's copy is deleted, the S3 object confirmed first.
+    case twilioCopyDeleted
+    /// The clean-up failed; Twilio's copy is kept.
+    case cleanupFailed(FailureKind, String)
+    /// A person named the job of an unmatched recording (`recops recordings link`).
+    case assigned(jobID: String)
+    /// Twilio's "completed" callback for a recording it first called absent or failed.
+    case recordingCompleted(startTime: Date, duration: Int?)
+    /// A person or reconcile sends the job back to a step (the retry button, a missing line).
+    case requeued(RecordingJob.State)
+
+    /// What an upload produced.
+    public struct StoredObject: Sendable, Equatable {
+        public var key: String
+        public var size: Int
+        public var sha256: String
+        /// The job id the call named, if any: none means the recording is kept unmatched.
+        public var jobID: String?
+        /// What the quality check found wrong (stored all the same), or nil.
+        public var qualityProblem: String?
+
+        public init(key: String, size: Int, sha256: String, jobID: String?, qualityProblem: String?) {
+            self.key = key
+            self.size = size
+            self.sha256 = sha256
+            self.jobID = jobID
+            self.qualityProblem = qualityProblem
+        }
+    }
+
+    /// The event's name in logs and refusals.
+    public var name: String {
+        switch self {
+        case .stored: "stored"
+        case .transferFailed: "transfer failed"
+        case .historyWritten: "history written"
+        case .pendingLineWritten: "pending line written"
+        case .historyFailed(.throttled, _): "throttled"
+        case .historyFailed: "history failed"
+        case .recordMissing: "record missing"
+        case .twilioCopyDeleted: "Twilio copy deleted"
+        case .cleanupFailed: "clean-up failed"
+        case .assigned: "assigned"
+        case .recordingCompleted: "recording completed"
+        case .requeued(let state): "requeued as \(state.rawValue)"
+        }
+    }
+}
+
+/// Something the transition asks the caller to tell a person (the alert sink).
+public enum JobNotice: Sendable, Equatable {
+    /// The transfer used up its attempts: the pending line goes out, the transfer goes on.
+    case uploadPending
+    /// Stored but linked nowhere: the call named no job, or the job has no record.
+    case unmatched
+}

@@ -1,0 +1,39 @@
+/// The alerts the service raises (the `alert` field of the webhook's JSON, the `kind` label of
+/// `recops_alerts_total`).
+public enum AlertKind: String, Sendable, CaseIterable, Codable {
+    /// A transfer used up its attempts; the pending line is written, the transfer goes on.
+    case uploadPending = "upload_pending"
+    /// Stored, linked nowhere: the call named no job, or the job has no record.
+    case unmatched
+    /// More recordings wait for their line than `alerts.history_queue_threshold`.
+    case historyQueue = "history_queue"
+    /// Stored recordings still without their line after `history_retry_within`.
+    case historyOverdue = "history_overdue"
+    /// A history step held its job's claim past the stall bound without finishing.
+    case historyStalled = "history_stalled"
+    /// A completed call whose recording never called back.
+    case missingRecording = "missing_recording"
+}
+
+/// Label values of the service's counters, one type per label, so a typo cannot make a new series.
+public enum WebhookKind: String, Sendable, CaseIterable {
+    case voice, voiceJob = "voice_job", recording, status
+}
+
+public enum WebhookResult: String, Sendable, CaseIterable {
+    /// `probe`: a voice webhook Twilio sends to check the URL (no call behind it).
+    case accepted, duplicate, rejected, probe
+}
+
+public enum UploadResult: String, Sendable, CaseIterable {
+    case stored, failed, pending
+}
+
+public enum HistoryResult: String, Sendable, CaseIterable {
+    case linked, pendingLine = "pending_line", failed, throttled, unmatched
+}
+
+/// The request phase whose deadline closed a connection.
+public enum TimeoutPhase: String, Sendable, CaseIterable {
+    case header, body, idle
+}

@@ -1,0 +1,98 @@
+import AWS
+import Foundation
+import RecopsBase
+
+/// The daily check in one value: what `recops status` prints and `/ops` shows.
+///
+/// Success rate counts recordings, not attempts: of those received in the window, the share
+/// already linked (those still in progress count as not yet linked).
+public struct PipelineStatus: Sendable {
+    public struct Pending: Sendable {
+        public var job: RecordingJob
+        public var ageSeconds: Int
+    }
+
+    public struct Hour: Sendable {
+        public var start: Date
+        public var recordings: Int
+        public var failures: Int
+    }
+
+    public var generatedAt: Date
+    public var windowHours = 24
+    public var queue: [RecordingJob.State: Int]
+    /// Uploads still pending, and stored recordings whose line keeps failing.
+    public var pending: [Pending]
+    /// History steps holding their claim past the stall bound.
+    public var stalledHistory: [StalledStep] = []
+    public var unmatchedRecordings: [RecordingJob]
+    public var unmatchedCalls: [CallRecord]
+    public var qualityProblems: [RecordingJob]
+    public var received: Int
+    public var linked: Int
+    /// Callback → confirmed line, seconds, for the recordings linked in the window.
+    public var latencies: [Double]
+    public var hours: [Hour]
+    /// Objects and bytes under `recordings/`, or why they could not be counted.
+    public var storage: Result<(objects: Int, bytes: Int), StatusError>
+    /// The service user's access keys: id, active, age in days; or why they could not be read.
+    public var keys: Result<[(id: String, active: Bool, ageDays: Int)], StatusError>
+
+    public struct StatusError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public var successRate: Double? { received == 0 ? nil : Double(linked) / Double(received) }
+
+    public func latency(percentile: Double) -> Double? {
+        guard !latencies.isEmpty else { return nil }
+        let sorted = latencies.sorted()
+        return sorted[min(sorted.count - 1, Int((percentile / 100 * Double(sorted.count - 1)).rounded()))]
+    }
+
+    /// `s3` and `iam` nil: not counted (the page refreshes often; listing a bucket is not free).
+    public static func collect(store: any JobStore, now: Date, bucket: String, s3: S3Client?, iam: IAMClient?, user: String?,
+                               stallAfter: TimeInterval = 180) async throws -> PipelineStatus {
+        let since = now.addingTimeInterval(-24 * 3600)
+        let recent = try await store.jobs(receivedSince: since)
+        let open = try await store.jobs(in: [.uploadPending, .stored, .received], limit: 1000)
+        let pending = open.filter { $0.state == .uploadPending || $0.lastError != nil }
+            .map { Pending(job: $0, ageSeconds: Int(now.timeIntervalSince($0.receivedAt))) }
+        let unmatched = try await store.jobs(in: [.unmatched], limit: 1000).filter { $0.receivedAt >= since }
+        let linked = recent.filter { $0.state == .linked }
+        var hours: [Hour] = []
+        let firstHour = Date(timeIntervalSince1970: (since.timeIntervalSince1970 / 3600).rounded(.down) * 3600 + 3600)
+        for index in 0..<24 {
+            let start = firstHour.addingTimeInterval(Double(index) * 3600)
+            let inHour = recent.filter { $0.receivedAt >= start && $0.receivedAt < start.addingTimeInterval(3600) }
+            hours.append(Hour(start: start, recordings: inHour.count,
+                              failures: inHour.filter { [.uploadPending, .unmatched, .failed, .absent].contains($0.state) || $0.qualityProblem != nil }.count))
+        }
+        var storage: Result<(objects: Int, bytes: Int), StatusError> = .failure(StatusError(description: "not counted"))
+        if let s3 {
+            do {
+                let objects = try await s3.listObjects(bucket: bucket, prefix: "recordings/")
+                storage = .success((objects.count, objects.reduce(0) { $0 + $1.size }))
+            } catch {
+                storage = .failure(StatusError(description: Redaction.message(error)))
+            }
+        }
+        var keys: Result<[(id: String, active: Bool, ageDays: Int)], StatusError> = .failure(StatusError(description: "not read"))
+        if let iam, let user {
+            do {
+                keys = .success(try await iam.accessKeys(user).map { key in
+                    (key.id, key.active, key.created.map { Int(now.timeIntervalSince($0) / 86400) } ?? 0)
+                })
+            } catch {
+                keys = .failure(StatusError(description: Redaction.message(error)))
+            }
+        }
+        return PipelineStatus(
+            generatedAt: now, queue: try await store.countsByState(), pending: pending,
+            stalledHistory: try await store.stalledHistory(heldLongerThan: stallAfter), unmatchedRecordings: unmatched,
+            unmatchedCalls: try await store.unmatchedCalls(since: since), qualityProblems: recent.filter { $0.qualityProblem != nil },
+            received: recent.count, linked: linked.count,
+            latencies: linked.compactMap { job in job.linkedAt.map { $0.timeIntervalSince(job.receivedAt) } },
+            hours: hours, storage: storage, keys: keys)
+    }
+}

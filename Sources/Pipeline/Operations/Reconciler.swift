@@ -1,0 +1,169 @@
+import AWS
+import Foundation
+import RecopsBase
+import Twilio
+
+/// `recops reconcile`: the runbook's "review any missed recordings", as a check of every Twilio
+/// recording in a window against the store, S3 and the job's history.
+///
+/// Repairs never write S3 or Airtable themselves: they put the recording into the pipeline's own
+/// store (a callback that was lost is accepted as if it had arrived; a missing object or line sends
+/// the job back to that step), so the worker repairs it with the same idempotent steps as a live
+/// callback, and a repair run twice changes nothing the second time.
+public struct Reconciler: Sendable {
+    public enum Problem: String, Sendable {
+        /// The callback never reached the service (it was down, or Twilio gave up).
+        case notReceived = "not_received"
+        case inProgress = "in_progress"
+        /// Still not stored or linked after `history_retry_within`: an outage outlasted the retries.
+        case overdue
+        case notStored = "not_in_s3"
+        case notEncrypted = "not_encrypted_as_declared"
+        case sizeMismatch = "size_differs"
+        case notLinked = "not_in_history"
+        case unmatched
+        case pendingUpload = "upload_pending"
+
+        /// Something a person or a repair must act on (in progress is not).
+        public var isMissing: Bool { self != .inProgress }
+        /// What `--repair` puts back through the pipeline.
+        public var isRepairable: Bool { [.notReceived, .notStored, .notLinked, .overdue].contains(self) }
+    }
+
+    public struct Finding: Sendable {
+        public var recordingSid: String
+        public var callSid: String
+        public var jobID: String?
+        public var problem: Problem
+        public var detail: String
+        public var queued = false
+    }
+
+    public struct Report: Sendable {
+        public var checked: Int
+        public var findings: [Finding]
+        public var missing: [Finding] { findings.filter { $0.problem.isMissing } }
+    }
+
+    let pipeline: RecordingPipeline
+
+    public init(pipeline: RecordingPipeline) {
+        self.pipeline = pipeline
+    }
+
+    /// `since`/`until`: days (YYYY-MM-DD, Twilio filters recordings by creation day).
+    public func run(since: String?, until: String?, repair: Bool) async throws -> Report {
+        let configuration = pipeline.configuration
+        let store = pipeline.store
+        let recordings = try await pipeline.twilio.recordings(createdAfter: since, createdBefore: until)
+            .filter { ($0.status ?? "completed") == "completed" }
+        var findings: [Finding] = []
+        var linked: [RecordingJob] = []
+        for recording in recordings {
+            guard let job = try await store.job(recording.sid) else {
+                var finding = Finding(recordingSid: recording.sid, callSid: recording.callSid, jobID: try await store.call(recording.callSid)?.jobID,
+                                      problem: .notReceived, detail: "Twilio holds it; the service never stored its callback")
+                if repair {
+                    let start = recording.startTime.flatMap(RecordingCallback.parseRFC2822) ?? pipeline.now()
+                    let callback = RecordingCallback(accountSid: recording.accountSid ?? configuration.accountSID, callSid: recording.callSid,
+                                                     recordingSid: recording.sid, status: .completed, duration: recording.duration.flatMap(Int.init), startTime: start)
+                    finding.queued = try await store.accept(callback, at: pipeline.now())
+                }
+                findings.append(finding)
+                continue
+            }
+            switch job.state {
+            case .received, .stored:
+                let age = pipeline.now().timeIntervalSince(job.receivedAt)
+                guard age > configuration.history.retryWithin.timeInterval else {
+                    findings.append(Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .inProgress, detail: job.state.rawValue))
+                    continue
+                }
+                var finding = Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .overdue,
+                                      detail: "\(job.state.rawValue) for \(Int(age / 60)) min\(job.lastError.map { ": \($0)" } ?? "")")
+                // Due again now, whatever its backoff had reached.
+                if repair { finding.queued = try await store.requeue(job.recordingSid, as: job.state, at: pipeline.now()) }
+                findings.append(finding)
+            case .uploadPending:
+                findings.append(Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .pendingUpload, detail: job.lastError ?? ""))
+            case .unmatched:
+                findings.append(Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .unmatched,
+                                        detail: "\(job.note ?? job.lastError ?? "no job"); stored at \(job.objectKey ?? "?")"))
+            case .linked:
+                if let finding = try await checkObject(job) {
+                    var finding = finding
+                    if repair, finding.problem == .notStored {
+                        finding.queued = try await store.requeue(job.recordingSid, as: .received, at: pipeline.now())
+                    }
+                    findings.append(finding)
+                } else {
+                    linked.append(job)
+                }
+            case .absent, .failed:
+                break
+            }
+        }
+        for (jobID, jobs) in Dictionary(grouping: linked, by: { $0.jobID ?? "" }) {
+            let settings = configuration.airtable
+            let history = try await pipeline.airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID)?
+                .fields[settings.historyField]?.stringValue ?? ""
+            for job in jobs where !HistoryWriter.contains(history, RecordingLayout.marker(forKey: job.objectKey ?? "")) {
+                var finding = Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: jobID, problem: .notLinked,
+                                      detail: "no line for \(job.objectKey ?? "?") in \(jobID)'s \(settings.historyField)")
+                if repair { finding.queued = try await store.requeue(job.recordingSid, as: .stored, at: pipeline.now()) }
+                findings.append(finding)
+            }
+        }
+        return Report(checked: recordings.count, findings: findings.sorted { $0.recordingSid < $1.recordingSid })
+    }
+
+    /// The object is there, encrypted as declared, and as large as what was downloaded.
+    private func checkObject(_ job: RecordingJob) async throws -> Finding? {
+        let configuration = pipeline.configuration
+        func finding(_ problem: Problem, _ detail: String) -> Finding {
+            Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: problem, detail: detail)
+        }
+        guard let key = job.objectKey, let info = try await pipeline.s3.headObject(bucket: configuration.bucket, key: key) else {
+            return finding(.notStored, "s3://\(configuration.bucket)/\(job.objectKey ?? "?") is missing")
+        }
+        guard let algorithm = info.serverSideEncryption else {
+            return finding(.notEncrypted, "S3 reports no server-side encryption, the spec says \(configuration.encryption.algorithm)")
+        }
+        if algorithm != configuration.encryption.algorithm {
+            return finding(.notEncrypted, "encrypted with \(algorithm), the spec says \(configuration.encryption.algorithm)")
+        }
+        if let size = job.objectSize, info.size != size {
+            return finding(.sizeMismatch, "\(info.size) bytes in S3, \(size) downloaded: check it by hand (recops never overwrites an object)")
+        }
+        return nil
+    }
+}
+
+extension Reconciler.Report {
+    public var text: String {
+        var lines = findings.map { finding in
+            "\(finding.problem.isMissing ? "!" : "·") \(finding.recordingSid) call \(finding.callSid) job \(finding.jobID ?? "?"): \(finding.problem.rawValue): \(finding.detail)\(finding.queued ? " [queued for repair]" : "")"
+        }
+        let missing = self.missing.count
+        let underWay = findings.count - missing
+        if missing > 0 {
+            lines.append("\(missing) of \(checked) recordings need attention.")
+        } else if underWay > 0 {
+            lines.append("Nothing missing of \(checked) recordings; \(underWay) still on their way to S3 or the history.")
+        } else {
+            lines.append("All \(checked) recordings are stored and linked.")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public var json: JSONValue {
+        .object([
+            "checked": .number(Double(checked)), "missing": .number(Double(missing.count)),
+            "findings": .array(findings.map { finding in
+                .object(["recording_sid": .string(finding.recordingSid), "call_sid": .string(finding.callSid),
+                         "job_id": finding.jobID.map(JSONValue.string) ?? .null, "problem": .string(finding.problem.rawValue),
+                         "detail": .string(finding.detail), "queued": .bool(finding.queued)])
+            }),
+        ])
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import RecopsBase
+
+/// Alerts about the queue, not one step: too many lines waiting, lines overdue, history steps
+/// that make no progress, completed calls whose recording never called back. Also refreshes the
+/// queue gauges. Each alert fires when its condition starts, not on every sweep while it lasts.
+public final class AlertSweep: Sendable {
+    let store: any JobStore
+    let settings: AlertSettings
+    let retryWithin: Duration
+    let stallAfter: TimeInterval
+    let metrics: PipelineMetrics
+    let alerts: AlertSink
+    let now: @Sendable () -> Date
+    let logger: Logger
+    private let raised = Locked<Set<AlertKind>>([])
+
+    init(store: any JobStore, settings: AlertSettings, retryWithin: Duration, stallAfter: TimeInterval, metrics: PipelineMetrics, alerts: AlertSink,
+         now: @escaping @Sendable () -> Date, logger: Logger) {
+        self.store = store
+        self.settings = settings
+        self.retryWithin = retryWithin
+        self.stallAfter = stallAfter
+        self.metrics = metrics
+        self.alerts = alerts
+        self.now = now
+        self.logger = logger
+    }
+
+    /// True the first time `active` holds for `kind` since it last did not.
+    private func starts(_ kind: AlertKind, _ active: Bool) -> Bool {
+        raised.withLock { set in
+            guard active else {
+                set.remove(kind)
+                return false
+            }
+            return set.insert(kind).inserted
+        }
+    }
+
+    public func run() async {
+        do {
+            let counts = try await store.countsByState()
+            metrics.queueDepth(counts)
+            let waiting = counts[.stored] ?? 0
+            if starts(.historyQueue, waiting > settings.historyQueueThreshold) {
+                await alerts.raise(.historyQueue, "\(waiting) recordings wait for their history line (threshold \(settings.historyQueueThreshold))",
+                                   details: ["waiting": String(waiting)])
+            }
+            let overdue = try await store.overdueHistoryCount(receivedBefore: now().addingTimeInterval(-retryWithin.timeInterval))
+            if starts(.historyOverdue, overdue > 0) {
+                await alerts.raise(.historyOverdue, "\(overdue) recordings are stored but still not linked after \(retryWithin.shortText)",
+                                   details: ["overdue": String(overdue)])
+            }
+            // A step that makes no progress (the worker is alive, its claim is renewed, but nothing
+            // comes back) must be seen: once a limiter bug froze every history write silently.
+            let stalled = try await store.stalledHistory(heldLongerThan: stallAfter)
+            let current = now()
+            metrics.historyStalled(stalled.count, oldestSeconds: stalled.map { current.timeIntervalSince($0.since) }.max() ?? 0)
+            if starts(.historyStalled, !stalled.isEmpty) {
+                let oldest = stalled[0]
+                await alerts.raise(.historyStalled, "\(stalled.count) history step(s) made no progress for over \(Int(stallAfter)) s (job \(oldest.jobID), held by \(oldest.owner) since \(ISO8601DateFormatter().string(from: oldest.since)))",
+                                   details: ["stalled": String(stalled.count), "job_id": oldest.jobID, "owner": oldest.owner])
+            }
+            for call in try await store.takeCallsMissingRecordings(completedBefore: now().addingTimeInterval(-settings.missingRecordingAfter.timeInterval)) {
+                await alerts.raise(.missingRecording, "call \(call.callSid) completed without a recording callback",
+                                   details: ["call_sid": call.callSid, "job_id": call.jobID ?? ""])
+            }
+        } catch {
+            logger.error("sweep failed: \(Redaction.message(error))")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// Which step runs next, and on which rows: the scheduling policy, the same whatever the store
+/// engine. History first (it finishes work already stored, and Airtable is the scarcer
+/// resource), then transfers, then clean-ups; the longest due first within each.
+public struct Scheduler: Sendable {
+    /// Lines of one job written in one read-modify-write of its record.
+    public static let historyBatch = 50
+    /// Jobs looked at per claim: one whose history another replica takes meanwhile is skipped.
+    static let historyCandidates = 4
+
+    let store: any JobStore
+    let owner: String
+    let lease: TimeInterval
+
+    public init(store: any JobStore, owner: String, lease: TimeInterval) {
+        self.store = store
+        self.owner = owner
+        self.lease = lease
+    }
+
+    /// Claims the next due step for this replica, or nil.
+    public func next() async throws -> Work? {
+        let history = JobStateMachine.eligibility(.history)
+        for jobID in try await store.jobsDue(history, limit: Self.historyCandidates) {
+            guard let held = try await store.takeHistory(jobID: jobID, owner: owner, lease: lease) else { continue }
+            guard var rows = try await store.claim(history, jobID: jobID, order: .received, limit: Self.historyBatch, owner: owner, lease: lease) else {
+                try await store.releaseHistory(held)  // another replica's transfer took the rows meanwhile
+                continue
+            }
+            // The record id found for an earlier recording of this job saves a lookup.
+            if !rows.jobs.contains(where: { $0.recordID != nil }),
+               let known = try await store.jobs(matching: jobID).first(where: { $0.jobID == jobID && $0.recordID != nil })?.recordID {
+                for index in rows.jobs.indices { rows.jobs[index].recordID = known }
+            }
+            return .history(held, rows)
+        }
+        for kind in [StepKind.transfer, .cleanup] {
+            if let rows = try await store.claim(JobStateMachine.eligibility(kind), jobID: nil, order: .due, limit: 1, owner: owner, lease: lease) {
+                return kind == .transfer ? .transfer(rows) : .cleanup(rows)
+            }
+        }
+        return nil
+    }
+
+    /// Keeps a step's claims a full lease ahead; false when any of them was lost.
+    public func renew(_ work: Work) async throws -> Bool {
+        var held = try await store.renew(work.rows, lease: lease) == work.rows.jobs.count
+        if case .history(let claim, _) = work { held = try await store.renewHistory(claim, lease: lease) && held }
+        return held
+    }
+
+    /// Writes a step's outcome under its claims, and gives the job's history back; returns the
+    /// rows written (fewer than given: the step lost them to a takeover or a requeue).
+    public func finish(_ work: Work, with jobs: [RecordingJob]) async throws -> Int {
+        let written = jobs.isEmpty ? 0 : try await store.commit(jobs, under: work.rows)
+        if jobs.count < work.rows.jobs.count { try await store.release(work.rows) }
+        if case .history(let claim, _) = work { try await store.releaseHistory(claim) }
+        return written
+    }
+
+    /// Gives a step's claims back unchanged.
+    public func abandon(_ work: Work) async throws {
+        try await store.release(work.rows)
+        if case .history(let claim, _) = work { try await store.releaseHistory(claim) }
+    }
+}

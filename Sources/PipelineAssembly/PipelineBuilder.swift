@@ -1,0 +1,144 @@
+import Airtable
+import AWS
+import Foundation
+import Hummingbird
+import Logging
+import Pipeline
+import ServiceLifecycle
+import SQLiteStore
+import Transport
+import Twilio
+
+/// The one assembly of the pipeline: store, clients, steps, worker, routes and application.
+/// `recops serve`, the commands that work on the store, the test fixtures and the route
+/// harness all build through it, so the tests run what `serve` runs.
+public struct PipelineBuilder: Sendable {
+    /// How the pipeline reaches the three services.
+    public struct Connections: Sendable {
+        public var aws: AWSConfiguration
+        public var twilio: TwilioClient.Credentials
+        public var twilioBaseURL: URL
+        public var airtableToken: String
+        public var airtableBaseURL: URL
+        /// Shared with every other Airtable client of the process: together they keep to the base's 5 requests a second.
+        public var limiter: RateLimiter
+        public var transport: any HTTPTransport
+        /// Each client retries only briefly: the store's schedule does the patient retrying.
+        public var retry: RetryPolicy
+
+        public init(aws: AWSConfiguration, twilio: TwilioClient.Credentials, twilioBaseURL: URL, airtableToken: String, airtableBaseURL: URL,
+                    limiter: RateLimiter, transport: any HTTPTransport, retry: RetryPolicy = RetryPolicy(maxAttempts: 2)) {
+            self.aws = aws
+            self.twilio = twilio
+            self.twilioBaseURL = twilioBaseURL
+            self.airtableToken = airtableToken
+            self.airtableBaseURL = airtableBaseURL
+            self.limiter = limiter
+            self.transport = transport
+            self.retry = retry
+        }
+    }
+
+    /// Which `JobStore` engine keeps the jobs.
+    public enum StoreEngine: Sendable {
+        /// SQLite under the configuration's data directory.
+        case sqlite
+    }
+
+    public var configuration: PipelineConfiguration
+    public var connections: Connections
+    public var store: StoreEngine = .sqlite
+    /// The clock of the steps and the store.
+    public var now: @Sendable () -> Date
+    /// A logger for each part, by its name ("pipeline", "worker", "webhooks", "ops", "alerts", "http").
+    public var logger: @Sendable (String) -> Logger
+    /// What makes `/readyz` answer 503; nil: the pipeline's own check (store writable, S3 answering).
+    public var readiness: (@Sendable () async -> [String])?
+
+    public init(configuration: PipelineConfiguration, connections: Connections, now: @escaping @Sendable () -> Date,
+                logger: @escaping @Sendable (String) -> Logger) {
+        self.configuration = configuration
+        self.connections = connections
+        self.now = now
+        self.logger = logger
+    }
+
+    public func build() throws -> AssembledPipeline {
+        let jobs: any JobStore = switch store {
+        case .sqlite: try SQLiteJobStore(directory: configuration.dataDirectory, clock: now)
+        }
+        let aws = AWSClient(configuration: connections.aws, transport: connections.transport, retry: connections.retry, now: now, logger: logger("aws"))
+        let twilio = TwilioClient(credentials: connections.twilio, baseURL: connections.twilioBaseURL, transport: connections.transport,
+                                  retry: connections.retry, logger: logger("twilio"))
+        let airtable = AirtableClient(token: connections.airtableToken, baseURL: connections.airtableBaseURL, transport: connections.transport,
+                                      limiter: connections.limiter, retry: connections.retry, logger: logger("airtable"))
+        let metrics = PipelineMetrics()
+        let alerts = AlertSink(webhookURL: configuration.alerts.webhookURL, transport: connections.transport, metrics: metrics, logger: logger("alerts"), now: now)
+        let pipeline = RecordingPipeline(configuration: configuration, store: jobs, s3: S3Client(aws: aws), twilio: twilio, airtable: airtable,
+                                         metrics: metrics, alerts: alerts, now: now, logger: logger("pipeline"))
+        return AssembledPipeline(pipeline: pipeline, aws: aws, readiness: readiness ?? pipeline.readinessProblems, logger: logger)
+    }
+}
+
+/// The pipeline as built: what `serve` runs, and what the commands and tests drive.
+public struct AssembledPipeline: Sendable {
+    public let pipeline: RecordingPipeline
+    public let routes: WebhookRoutes
+    /// The AWS client the pipeline signs with (status reads key ages and the bucket through it).
+    public let aws: AWSClient
+    let logger: @Sendable (String) -> Logger
+
+    init(pipeline: RecordingPipeline, aws: AWSClient, readiness: @escaping @Sendable () async -> [String], logger: @escaping @Sendable (String) -> Logger) {
+        self.pipeline = pipeline
+        self.aws = aws
+        self.logger = logger
+        routes = WebhookRoutes(pipeline: pipeline, readiness: readiness, logger: logger("webhooks"))
+    }
+
+    public var store: any JobStore { pipeline.store }
+    public var metrics: PipelineMetrics { pipeline.metrics }
+    public var configuration: PipelineConfiguration { pipeline.configuration }
+
+    public func worker() -> RecordingWorker {
+        RecordingWorker(pipeline: pipeline, logger: logger("worker"))
+    }
+
+    /// The HTTP application with the store and (unless `runWorker` is false: a test drives the
+    /// steps) the worker beside it. `adminToken` turns the operations page on (nil: `/ops` says how).
+    public func application(host: String, port: Int, adminToken: String?, runWorker: Bool = true,
+                            onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let ops = OpsRoutes(pipeline: pipeline, adminToken: adminToken, logger: logger("ops"))
+        var services: [any Service] = [pipeline.store]
+        if runWorker { services.append(worker()) }
+        return PipelineServer.buildApplication(routes: routes, ops: ops, services: services, host: host, port: port, logger: logger("http"), onRunning: onRunning)
+    }
+
+    /// Runs a worker (and the store's service) until none of `sids` has work left, or `timeout`
+    /// passes; true when settled. For commands that finish a piece of work beside a running
+    /// service (`recordings link`).
+    public func work(until sids: [String], timeout: Duration) async throws -> Bool {
+        let worker = worker()
+        let store = pipeline.store
+        return try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await worker.run()
+                return false
+            }
+            group.addTask {
+                let deadline = ContinuousClock.now + timeout
+                while ContinuousClock.now < deadline {
+                    var open = false
+                    for sid in sids {
+                        if let job = try await store.job(sid), JobStateMachine.step(for: job) != nil { open = true }
+                    }
+                    if !open { return true }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                return false
+            }
+            let settled = try await group.next() ?? false
+            group.cancelAll()
+            return settled
+        }
+    }
+}

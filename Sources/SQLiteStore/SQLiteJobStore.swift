@@ -1,0 +1,487 @@
+import Foundation
+import GRDB
+import Pipeline
+import RecopsBase
+import Twilio
+
+/// The embedded `JobStore`: SQLite in WAL mode under `--data-dir`, every commit fsynced
+/// (`synchronous=FULL`) before the webhook answers.
+///
+/// Claims are columns (`claimed_by`, `claim_token`, `claimed_until`) and the `history_claims`
+/// table, taken in `BEGIN IMMEDIATE` transactions, so the same SQL works across processes
+/// sharing the file. Nothing relies on SQLite's database-wide lock for correctness: every
+/// statement is fenced by its token, as on a server engine with `FOR UPDATE SKIP LOCKED`.
+/// The clock that times leases and due rows is this store's (`clock`), not the caller's.
+public final class SQLiteJobStore: JobStore, CustomStringConvertible {
+    let database: DatabasePool
+    let clock: @Sendable () -> Date
+    public let path: String
+
+    /// Opens (creating if needed) `directory/recops.sqlite`.
+    ///
+    /// The store holds callers' numbers and job ids: the directory is made 0700 and the database
+    /// 0600 whatever the umask (SQLite gives its -wal and -shm files the database's mode).
+    public init(directory: URL, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        self.clock = clock
+        path = directory.appendingPathComponent("recops.sqlite").path
+        do {
+            try PrivateFiles.directory(directory)
+            try PrivateFiles.file(path)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            database = try DatabasePool(path: path, configuration: configuration)
+            for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) { try PrivateFiles.file(path + suffix) }
+            try Self.migrator.migrate(database)
+        } catch {
+            throw JobStoreError(.setup, operation: "open \(path)", cause: Self.sendable(error))
+        }
+    }
+
+    public var description: String { "SQLiteJobStore(\(path))" }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE recordings (
+                    recording_sid TEXT PRIMARY KEY NOT NULL,
+                    call_sid TEXT NOT NULL,
+                    account_sid TEXT NOT NULL,
+                    start_time REAL NOT NULL,
+                    duration INTEGER,
+                    job_id TEXT,
+                    record_id TEXT,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    last_error TEXT,
+                    object_key TEXT,
+                    object_size INTEGER,
+                    pending_line_written INTEGER NOT NULL DEFAULT 0,
+                    received_at REAL NOT NULL,
+                    stored_at REAL,
+                    linked_at REAL,
+                    claimed_by TEXT,
+                    claimed_until REAL,
+                    claim_kind TEXT
+                );
+                CREATE INDEX recordings_due ON recordings(state, next_attempt_at);
+                CREATE INDEX recordings_job ON recordings(job_id);
+                CREATE INDEX recordings_call ON recordings(call_sid);
+                CREATE TABLE calls (
+                    call_sid TEXT PRIMARY KEY NOT NULL,
+                    from_number TEXT,
+                    to_number TEXT,
+                    job_id TEXT,
+                    status TEXT NOT NULL,
+                    started_at REAL NOT NULL,
+                    completed_at REAL,
+                    missing_reported INTEGER NOT NULL DEFAULT 0
+                );
+                """)
+        }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE recordings ADD COLUMN quality_problem TEXT;
+                ALTER TABLE recordings ADD COLUMN object_sha256 TEXT;
+                ALTER TABLE recordings ADD COLUMN cleanup_pending INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE recordings ADD COLUMN twilio_deleted INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
+        migrator.registerMigration("v3") { db in
+            // When a claim was taken (renewals leave it): how a stalled step is told from a long one.
+            try db.execute(sql: "ALTER TABLE recordings ADD COLUMN claimed_at REAL")
+        }
+        migrator.registerMigration("v4") { db in
+            // Fencing tokens on row claims, and the per-job history claim as a row of its own
+            // (until v3, a history claim was a kind of row claim, exclusive only through SQLite's
+            // database-wide write lock). Claims of an older binary are dropped: their steps run again.
+            try db.execute(sql: """
+                ALTER TABLE recordings ADD COLUMN claim_token TEXT;
+                ALTER TABLE recordings ADD COLUMN note TEXT;
+                UPDATE recordings SET claimed_by = NULL, claimed_until = NULL, claim_kind = NULL, claimed_at = NULL;
+                CREATE TABLE history_claims (
+                    job_id TEXT PRIMARY KEY NOT NULL,
+                    owner TEXT NOT NULL,
+                    token TEXT NOT NULL,
+                    claimed_at REAL NOT NULL,
+                    expires_at REAL NOT NULL
+                );
+                CREATE INDEX recordings_owner ON recordings(claimed_by);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Callbacks and calls
+
+    public func accept(_ callback: RecordingCallback, at now: Date) async throws -> Bool {
+        let state: RecordingJob.State = switch callback.status {
+        case .completed: .received
+        case .absent: .absent
+        case .failed, .inProgress: .failed
+        }
+        return try await immediate("accept") { db in
+            if let existing = try String.fetchOne(db, sql: "SELECT state FROM recordings WHERE recording_sid = ?", arguments: [callback.recordingSid]) {
+                // "absent"/"failed" then "completed" for the same recording: the recording exists after all.
+                guard state == .received, existing == RecordingJob.State.absent.rawValue || existing == RecordingJob.State.failed.rawValue else { return false }
+                try db.execute(sql: "UPDATE recordings SET state = ?, start_time = ?, duration = ?, next_attempt_at = ? WHERE recording_sid = ?",
+                               arguments: [state.rawValue, callback.startTime.timeIntervalSince1970, callback.duration, now.timeIntervalSince1970, callback.recordingSid])
+                return true
+            }
+            try db.execute(sql: """
+                INSERT INTO recordings (recording_sid, call_sid, account_sid, start_time, duration, state, next_attempt_at, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [callback.recordingSid, callback.callSid, callback.accountSid, callback.startTime.timeIntervalSince1970,
+                                 callback.duration, state.rawValue, now.timeIntervalSince1970, now.timeIntervalSince1970])
+            return true
+        }
+    }
+
+    /// A re-sent voice webhook may name the job once more, or name one where none was known; it
+    /// never moves a call whose recording is already stored under a job (`recordings link` does).
+    public func recordCall(_ call: CallRecord) async throws {
+        try await immediate("record call") { db in
+            try db.execute(sql: """
+                INSERT INTO calls (call_sid, from_number, to_number, job_id, status, started_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(call_sid) DO UPDATE SET
+                    job_id = CASE WHEN EXISTS (SELECT 1 FROM recordings r WHERE r.call_sid = calls.call_sid AND r.job_id IS NOT NULL)
+                                  THEN calls.job_id ELSE COALESCE(excluded.job_id, calls.job_id) END,
+                    from_number = COALESCE(excluded.from_number, calls.from_number), to_number = COALESCE(excluded.to_number, calls.to_number)
+                """, arguments: [call.callSid, call.from, call.to, call.jobID, call.status.rawValue, call.startedAt.timeIntervalSince1970])
+        }
+    }
+
+    /// Only forward (`CallStatus.mayMove`): a replayed "ringing" never undoes "completed".
+    public func setCallStatus(callSid: String, status: CallStatus, at now: Date) async throws {
+        try await immediate("set call status") { db in
+            let current = try String.fetchOne(db, sql: "SELECT status FROM calls WHERE call_sid = ?", arguments: [callSid])
+            if let current {
+                guard CallStatus(rawValue: current).map({ $0.mayMove(to: status) }) ?? true else { return }
+                try db.execute(sql: "UPDATE calls SET status = ?, completed_at = COALESCE(completed_at, ?) WHERE call_sid = ?",
+                               arguments: [status.rawValue, status.isFinal ? now.timeIntervalSince1970 : nil, callSid])
+            } else {
+                try db.execute(sql: "INSERT INTO calls (call_sid, status, started_at, completed_at) VALUES (?, ?, ?, ?)",
+                               arguments: [callSid, status.rawValue, now.timeIntervalSince1970, status.isFinal ? now.timeIntervalSince1970 : nil])
+            }
+        }
+    }
+
+    public func call(_ callSid: String) async throws -> CallRecord? {
+        try await read("read call") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM calls WHERE call_sid = ?", arguments: [callSid]).map(Self.callRecord)
+        }
+    }
+
+    // MARK: Row claims
+
+    /// A row is free when no one holds it or its lease ran out.
+    private static let free = "(claimed_until IS NULL OR claimed_until < :now)"
+
+    /// `filters` as SQL over named arguments (never values in the text).
+    private static func condition(_ filters: [RowFilter], into arguments: inout [String: (any DatabaseValueConvertible)?]) -> String {
+        let clauses = filters.enumerated().map { index, filter in
+            arguments["state\(index)"] = filter.state.rawValue
+            var parts = ["state = :state\(index)"]
+            if let hasJob = filter.hasJob { parts.append(hasJob ? "job_id IS NOT NULL" : "job_id IS NULL") }
+            if let written = filter.pendingLineWritten { parts.append("pending_line_written = \(written ? 1 : 0)") }
+            if let pending = filter.cleanupPending { parts.append("cleanup_pending = \(pending ? 1 : 0)") }
+            return "(" + parts.joined(separator: " AND ") + ")"
+        }
+        return clauses.isEmpty ? "0" : "(" + clauses.joined(separator: " OR ") + ")"
+    }
+
+    public func claim(_ filters: [RowFilter], jobID: String?, order: ClaimOrder, limit: Int, owner: String, lease: TimeInterval) async throws -> RowClaim? {
+        let now = clock().timeIntervalSince1970
+        let token = ClaimToken.random()
+        return try await immediate("claim") { db in
+            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now, "limit": limit]
+            var sql = "SELECT * FROM recordings WHERE next_attempt_at <= :now AND \(Self.free) AND \(Self.condition(filters, into: &arguments))"
+            if let jobID {
+                sql += " AND job_id = :job"
+                arguments["job"] = jobID
+            }
+            sql += order == .due ? " ORDER BY next_attempt_at, recording_sid" : " ORDER BY received_at, recording_sid"
+            sql += " LIMIT :limit"
+            let jobs = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.job)
+            guard !jobs.isEmpty else { return nil }
+            for job in jobs {
+                try db.execute(sql: """
+                    UPDATE recordings SET claimed_by = ?, claim_token = ?, claimed_until = ?, claimed_at = ? WHERE recording_sid = ?
+                    """, arguments: [owner, token.rawValue, now + lease, now, job.recordingSid])
+            }
+            return RowClaim(token: token, owner: owner, jobs: jobs)
+        }
+    }
+
+    public func renew(_ claim: RowClaim, lease: TimeInterval) async throws -> Int {
+        let now = clock().timeIntervalSince1970
+        return try await immediate("renew") { db in
+            try db.execute(sql: "UPDATE recordings SET claimed_until = ? WHERE claim_token = ?", arguments: [now + lease, claim.token.rawValue])
+            return db.changesCount
+        }
+    }
+
+    public func commit(_ jobs: [RecordingJob], under claim: RowClaim) async throws -> Int {
+        try await immediate("commit") { db in
+            var written = 0
+            for job in jobs {
+                try db.execute(sql: """
+                    UPDATE recordings SET job_id = ?, record_id = ?, state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, note = ?,
+                        object_key = ?, object_size = ?, pending_line_written = ?, stored_at = ?, linked_at = ?,
+                        quality_problem = ?, object_sha256 = ?, cleanup_pending = ?, twilio_deleted = ?,
+                        claimed_by = NULL, claim_token = NULL, claimed_until = NULL, claimed_at = NULL
+                    WHERE recording_sid = ? AND claim_token = ?
+                    """, arguments: [job.jobID, job.recordID, job.state.rawValue, job.attempts, job.nextAttemptAt.timeIntervalSince1970,
+                                     job.lastError, job.note, job.objectKey, job.objectSize, job.pendingLineWritten, job.storedAt?.timeIntervalSince1970,
+                                     job.linkedAt?.timeIntervalSince1970, job.qualityProblem, job.objectSHA256, job.cleanupPending, job.twilioDeleted,
+                                     job.recordingSid, claim.token.rawValue])
+                written += db.changesCount
+            }
+            return written
+        }
+    }
+
+    public func release(_ claim: RowClaim) async throws {
+        try await immediate("release") { db in
+            try db.execute(sql: "UPDATE recordings SET claimed_by = NULL, claim_token = NULL, claimed_until = NULL, claimed_at = NULL WHERE claim_token = ?",
+                           arguments: [claim.token.rawValue])
+        }
+    }
+
+    public func releaseClaims(owner: String) async throws -> Int {
+        try await immediate("release claims") { db in
+            try db.execute(sql: "UPDATE recordings SET claimed_by = NULL, claim_token = NULL, claimed_until = NULL, claimed_at = NULL WHERE claimed_by = ?",
+                           arguments: [owner])
+            let rows = db.changesCount
+            try db.execute(sql: "DELETE FROM history_claims WHERE owner = ?", arguments: [owner])
+            return rows + db.changesCount
+        }
+    }
+
+    // MARK: History claims
+
+    public func jobsDue(_ filters: [RowFilter], limit: Int) async throws -> [String] {
+        let now = clock().timeIntervalSince1970
+        return try await read("jobs due") { db in
+            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now, "limit": limit]
+            let sql = """
+                SELECT job_id FROM recordings
+                WHERE job_id IS NOT NULL AND next_attempt_at <= :now AND \(Self.free) AND \(Self.condition(filters, into: &arguments))
+                  AND NOT EXISTS (SELECT 1 FROM history_claims h WHERE h.job_id = recordings.job_id AND h.expires_at >= :now)
+                GROUP BY job_id ORDER BY MIN(next_attempt_at), job_id LIMIT :limit
+                """
+            return try String.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+        }
+    }
+
+    public func takeHistory(jobID: String, owner: String, lease: TimeInterval) async throws -> HistoryClaim? {
+        let now = clock().timeIntervalSince1970
+        let token = ClaimToken.random()
+        return try await immediate("take history") { db in
+            // The upsert takes over only an expired claim: the same statement a server engine runs.
+            try db.execute(sql: """
+                INSERT INTO history_claims (job_id, owner, token, claimed_at, expires_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(job_id) DO UPDATE SET owner = excluded.owner, token = excluded.token,
+                    claimed_at = excluded.claimed_at, expires_at = excluded.expires_at
+                WHERE history_claims.expires_at < excluded.claimed_at
+                """, arguments: [jobID, owner, token.rawValue, now, now + lease])
+            return db.changesCount > 0 ? HistoryClaim(jobID: jobID, owner: owner, token: token) : nil
+        }
+    }
+
+    public func renewHistory(_ claim: HistoryClaim, lease: TimeInterval) async throws -> Bool {
+        let now = clock().timeIntervalSince1970
+        return try await immediate("renew history") { db in
+            try db.execute(sql: "UPDATE history_claims SET expires_at = ? WHERE job_id = ? AND token = ?", arguments: [now + lease, claim.jobID, claim.token.rawValue])
+            return db.changesCount > 0
+        }
+    }
+
+    public func releaseHistory(_ claim: HistoryClaim) async throws {
+        try await immediate("release history") { db in
+            try db.execute(sql: "DELETE FROM history_claims WHERE job_id = ? AND token = ?", arguments: [claim.jobID, claim.token.rawValue])
+        }
+    }
+
+    public func stalledHistory(heldLongerThan seconds: TimeInterval) async throws -> [StalledStep] {
+        let now = clock().timeIntervalSince1970
+        return try await read("stalled history") { db in
+            try Row.fetchAll(db, sql: "SELECT job_id, owner, claimed_at FROM history_claims WHERE expires_at >= ? AND claimed_at < ? ORDER BY claimed_at, job_id",
+                             arguments: [now, now - seconds]).map { row in
+                StalledStep(jobID: row["job_id"], owner: row["owner"], since: Date(timeIntervalSince1970: row["claimed_at"]))
+            }
+        }
+    }
+
+    // MARK: A person's changes
+
+    public func assign(_ recordingSid: String, jobID: String, at now: Date) async throws -> Bool {
+        try await immediate("assign") { db in
+            try db.execute(sql: """
+                UPDATE recordings SET job_id = ?, record_id = NULL, state = 'stored', attempts = 0, next_attempt_at = ?, last_error = NULL, note = NULL,
+                    claimed_by = NULL, claim_token = NULL, claimed_until = NULL, claimed_at = NULL
+                WHERE recording_sid = ? AND state = 'unmatched' AND object_key IS NOT NULL
+                """, arguments: [jobID, now.timeIntervalSince1970, recordingSid])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(sql: "UPDATE calls SET job_id = ? WHERE call_sid = (SELECT call_sid FROM recordings WHERE recording_sid = ?)",
+                           arguments: [jobID, recordingSid])
+            return true
+        }
+    }
+
+    public func requeue(_ recordingSid: String, as state: RecordingJob.State, at now: Date) async throws -> Bool {
+        try await immediate("requeue") { db in
+            try db.execute(sql: """
+                UPDATE recordings SET state = ?, attempts = 0, next_attempt_at = ?, claimed_by = NULL, claim_token = NULL, claimed_until = NULL, claimed_at = NULL
+                WHERE recording_sid = ?
+                """, arguments: [state.rawValue, now.timeIntervalSince1970, recordingSid])
+            return db.changesCount > 0
+        }
+    }
+
+    public func takeCallsMissingRecordings(completedBefore date: Date) async throws -> [CallRecord] {
+        try await immediate("take calls missing recordings") { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM calls c WHERE c.status = 'completed' AND c.completed_at < ? AND c.missing_reported = 0
+                  AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.call_sid = c.call_sid AND r.state NOT IN ('absent', 'failed'))
+                ORDER BY c.completed_at, c.call_sid
+                """, arguments: [date.timeIntervalSince1970])
+            let calls = rows.map(Self.callRecord)
+            for call in calls {
+                try db.execute(sql: "UPDATE calls SET missing_reported = 1 WHERE call_sid = ?", arguments: [call.callSid])
+            }
+            return calls
+        }
+    }
+
+    // MARK: Reading
+
+    public func job(_ recordingSid: String) async throws -> RecordingJob? {
+        try await read("read job") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM recordings WHERE recording_sid = ?", arguments: [recordingSid]).map(Self.job)
+        }
+    }
+
+    public func jobs(in states: Set<RecordingJob.State>, limit: Int) async throws -> [RecordingJob] {
+        let names = states.map(\.rawValue).sorted()
+        return try await read("read jobs") { db in
+            let marks = Array(repeating: "?", count: names.count).joined(separator: ",")
+            return try Row.fetchAll(db, sql: "SELECT * FROM recordings WHERE state IN (\(marks)) ORDER BY received_at, recording_sid LIMIT \(limit)",
+                                    arguments: StatementArguments(names)).map(Self.job)
+        }
+    }
+
+    public func countsByState() async throws -> [RecordingJob.State: Int] {
+        try await read("count jobs") { db in
+            var counts: [RecordingJob.State: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM recordings GROUP BY state") {
+                guard let state = RecordingJob.State(rawValue: row["state"]) else { throw Corrupt(description: "unknown job state '\(row["state"] as String? ?? "")'") }
+                counts[state] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    public func overdueHistoryCount(receivedBefore date: Date) async throws -> Int {
+        try await read("count overdue") { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM recordings WHERE state = 'stored' AND received_at < ?",
+                             arguments: [date.timeIntervalSince1970]) ?? 0
+        }
+    }
+
+    public func jobs(matching identifier: String) async throws -> [RecordingJob] {
+        try await read("find jobs") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM recordings WHERE recording_sid = ?1 OR call_sid = ?1 OR job_id = ?1 ORDER BY received_at, recording_sid",
+                             arguments: [identifier]).map(Self.job)
+        }
+    }
+
+    public func jobs(receivedSince date: Date) async throws -> [RecordingJob] {
+        try await read("read recent jobs") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM recordings WHERE received_at >= ? ORDER BY received_at, recording_sid",
+                             arguments: [date.timeIntervalSince1970]).map(Self.job)
+        }
+    }
+
+    public func unmatchedCalls(since date: Date) async throws -> [CallRecord] {
+        try await read("read unmatched calls") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM calls WHERE job_id IS NULL AND started_at >= ? ORDER BY started_at, call_sid",
+                             arguments: [date.timeIntervalSince1970]).map(Self.callRecord)
+        }
+    }
+
+    public func isWritable() async -> Bool {
+        (try? await immediate("check") { db in try db.execute(sql: "SELECT 1") }) != nil
+    }
+
+    // MARK: Transactions and rows
+
+    /// A row the store cannot read back.
+    struct Corrupt: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// A write transaction that takes the write lock at once, so a read followed by a write in it
+    /// cannot be overtaken by another process. GRDB's errors leave as `JobStoreError`s.
+    private func immediate<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch {
+            throw Self.storeError(operation, error)
+        }
+    }
+
+    private func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.read(body)
+        } catch {
+            throw Self.storeError(operation, error)
+        }
+    }
+
+    static func storeError(_ operation: String, _ error: any Error) -> JobStoreError {
+        if error is Corrupt { return JobStoreError(.corrupt, operation: operation, cause: sendable(error)) }
+        if let error = error as? DatabaseError, [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL].contains(error.resultCode.primaryResultCode) {
+            return JobStoreError(.unavailable, operation: operation, cause: error)
+        }
+        return JobStoreError(.failed, operation: operation, cause: sendable(error))
+    }
+
+    /// The cause as a sendable value (GRDB's errors are; anything else keeps its text).
+    static func sendable(_ error: any Error) -> any Error & Sendable {
+        (error as? any Error & Sendable) ?? Corrupt(description: "\(error)")
+    }
+
+    static func job(_ row: Row) throws -> RecordingJob {
+        guard let state = RecordingJob.State(rawValue: row["state"]) else {
+            throw Corrupt(description: "unknown job state '\(row["state"] as String? ?? "")' for \(row["recording_sid"] as String? ?? "?")")
+        }
+        return RecordingJob(
+            recordingSid: row["recording_sid"], callSid: row["call_sid"], accountSid: row["account_sid"],
+            startTime: Date(timeIntervalSince1970: row["start_time"]), duration: row["duration"], jobID: row["job_id"],
+            recordID: row["record_id"], state: state, attempts: row["attempts"],
+            nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]), lastError: row["last_error"], note: row["note"],
+            objectKey: row["object_key"], objectSize: row["object_size"], pendingLineWritten: row["pending_line_written"],
+            qualityProblem: row["quality_problem"], objectSHA256: row["object_sha256"], cleanupPending: row["cleanup_pending"],
+            twilioDeleted: row["twilio_deleted"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+            storedAt: (row["stored_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            linkedAt: (row["linked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+
+    static func callRecord(_ row: Row) -> CallRecord {
+        CallRecord(callSid: row["call_sid"], from: row["from_number"], to: row["to_number"], jobID: row["job_id"], status: CallStatus(rawValue: row["status"] as String? ?? "") ?? .inProgress,
+                   startedAt: Date(timeIntervalSince1970: row["started_at"]),
+                   completedAt: (row["completed_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+}
