@@ -31,11 +31,20 @@ public final class PipelineFixture: Sendable {
         public var historyStallAfter: TimeInterval?
         public var sweepInterval: Duration?
         public var limits: ServiceLimits?
+        /// The S3 key template (`recordings.key`).
+        public var keyTemplate: String?
+        /// `twilio.recording.enabled` (the emergency switch) and `ivr.agent_url`.
+        public var recordingEnabled: Bool?
+        public var agentURL: String?
 
         public init(alertWebhook: URL? = nil, historyQueueThreshold: Int? = nil, missingRecordingAfter: Duration? = nil, historyRetryWithin: Duration? = nil,
                     deleteFromTwilioAfterUpload: Bool? = nil, publicURL: Bool? = nil, lease: TimeInterval? = nil, retryBase: TimeInterval? = nil,
                     throttleDelay: TimeInterval? = nil, lookupTimeout: Duration? = nil, historyStallAfter: TimeInterval? = nil,
-                    sweepInterval: Duration? = nil, limits: ServiceLimits? = nil) {
+                    sweepInterval: Duration? = nil, limits: ServiceLimits? = nil, keyTemplate: String? = nil, recordingEnabled: Bool? = nil,
+                    agentURL: String? = nil) {
+            self.keyTemplate = keyTemplate
+            self.recordingEnabled = recordingEnabled
+            self.agentURL = agentURL
             self.alertWebhook = alertWebhook
             self.historyQueueThreshold = historyQueueThreshold
             self.missingRecordingAfter = missingRecordingAfter
@@ -68,6 +77,9 @@ public final class PipelineFixture: Sendable {
             if let historyStallAfter { configuration.historyStallAfter = historyStallAfter }
             if let sweepInterval { configuration.sweepInterval = sweepInterval }
             if let limits { configuration.limits = limits }
+            if let keyTemplate { configuration.history.keyTemplate = keyTemplate }
+            if let recordingEnabled { configuration.recording.enabled = recordingEnabled }
+            if let agentURL { configuration.ivr.agentURL = agentURL }
         }
     }
 
@@ -104,6 +116,21 @@ public final class PipelineFixture: Sendable {
     public static func motoCompatible(_ spec: inout Spec) {
         spec.bucket?.policy.denyInsecureTransport = false
         spec.bucket?.policy.denyPublicAcls = false
+    }
+
+    /// The same two changes in the spec's text, for a test that hands the file to the binary.
+    /// Throws when the wording they replace is gone, rather than silently changing nothing.
+    public static func motoCompatible(text: String) throws -> String {
+        var text = text
+        for setting in ["deny_insecure_transport", "deny_public_acls"] {
+            guard let range = text.range(of: "\(setting): true") else { throw WordingDrifted(description: "the spec no longer says '\(setting): true'") }
+            text.replaceSubrange(range, with: "\(setting): false")
+        }
+        return text
+    }
+
+    public struct WordingDrifted: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// How the fixture's pipeline reaches moto and the sandbox. `s3`, `twilio`, `airtable`:
@@ -156,6 +183,14 @@ public final class PipelineFixture: Sendable {
         }
         self.task = task
         baseURL = URL(string: "http://127.0.0.1:\(bound)")!
+    }
+
+    /// Claims the next due step and runs it, as one turn of the worker; nil when none is due.
+    @discardableResult
+    public func step() async throws -> Work? {
+        guard let work = try await pipeline.scheduler.next() else { return nil }
+        try await pipeline.perform(work)
+        return work
     }
 
     /// The bucket, user and trail of `spec`, applied to `moto`.

@@ -74,7 +74,7 @@ import Verify
                 let proxy = try await LocalProxy(upstream: moto.endpoint)
                 // S3 takes 8 s to answer the upload; the lease is 3 s, renewed every second.
                 try await proxy.add(.init(method: "PUT", pathPrefix: "/\(PipelineFixture.bucket)/recordings/", action: .latency, latencyMs: 8000))
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, s3Endpoint: proxy.baseURL, configure: { $0.lease = 3 })
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, s3Endpoint: proxy.baseURL, overrides: .init(lease: 3))
                 try await fixture.recordedCall(job: "J-1001")
                 let job = try #require(try await fixture.settle(expecting: 1, timeout: .seconds(60)).first)
                 #expect(job.state == .linked)
@@ -138,7 +138,7 @@ import Verify
             try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
                 let proxy = try await LocalProxy(upstream: sandbox.baseURL)
                 try await proxy.add(.init(pathPrefix: "/v0/", action: .status, status: 503, body: #"{"error":"SERVER_ERROR"}"#, durationMs: 300_000))
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, airtableEndpoint: proxy.baseURL, configure: { $0.retryBase = 1 })
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, airtableEndpoint: proxy.baseURL, overrides: .init(retryBase: 1))
                 let jobs = ["J-1001", "J-1002", "J-1003"]
                 for index in 0..<6 {
                     try await fixture.recordedCall(job: jobs[index % 3])

@@ -15,10 +15,7 @@ import Transport
     @Test func lookupsThatGiveUpDuringAPauseFreezeNothing() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with(throttlePause: .seconds(3)) { sandbox in
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, configure: {
-                    $0.lookupTimeout = .milliseconds(300)
-                    $0.throttleDelay = 1
-                }, limiterPause: .seconds(2))
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(throttleDelay: 1, lookupTimeout: .milliseconds(300)), limiterPause: .seconds(2))
                 // Another API client of the same base, past the limit: the sandbox pauses the base.
                 let other = sandbox.airtable(limiter: RateLimiter(requestsPerSecond: 100, pauseAfterThrottle: .zero), retry: RetryPolicy(maxAttempts: 1))
                 for _ in 0..<12 {
@@ -55,12 +52,7 @@ import Transport
                 let proxy = try await LocalProxy(upstream: sandbox.baseURL)
                 let alerts = try await AlertReceiver()
                 let token = "stall-admin-token-0123456789"
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, airtableEndpoint: proxy.baseURL, edit: {
-                    $0.replacingOccurrences(of: "  # webhook_url: https://hooks.example.com/recops", with: "  webhook_url: \(alerts.url)")
-                }, configure: {
-                    $0.historyStallAfter = 1
-                    $0.sweepInterval = .milliseconds(200)
-                }, adminToken: token)
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, airtableEndpoint: proxy.baseURL, overrides: .init(alertWebhook: URL(string: alerts.url)!, historyStallAfter: 1, sweepInterval: .milliseconds(200)), adminToken: token)
                 // Airtable takes 15 s to answer anything: the history step holds its claim meanwhile.
                 try await proxy.add(.init(pathPrefix: "/v0/", action: .latency, latencyMs: 15_000))
                 try await fixture.recordedCall(job: "J-1001")
@@ -131,15 +123,15 @@ import Transport
                 let append = Task { try await links.appendLine(for: job, url: "https://example.com/recording") }
                 // Wait until the append holds the job's history (a probe that gets it gives it back).
                 _ = try await eventually { () -> Bool? in
-                    if let probe = try await store.holdHistory(jobID: "J-1001", owner: "probe", now: Date(), lease: 60) {
-                        try await store.release([probe], owner: "probe")
+                    if let probe = try await store.takeHistory(jobID: "J-1001", owner: "probe", lease: 60) {
+                        try await store.releaseHistory(probe)
                         return nil
                     }
                     return true
                 }
                 append.cancel()
                 _ = await append.result
-                let taken = try await store.holdHistory(jobID: "J-1001", owner: "another", now: Date(), lease: 60)
+                let taken = try await store.takeHistory(jobID: "J-1001", owner: "another", lease: 60)
                 #expect(taken != nil, "the cancelled append kept the job's history held")
                 try await proxy.clear()
             }

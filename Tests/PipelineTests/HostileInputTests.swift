@@ -94,13 +94,14 @@ import Twilio
             #expect(try await store.call(Self.callSid)?.jobID == "J-1002")
             // The recording is stored under J-1002 (as the transfer step records it).
             let callback = RecordingCallback(accountSid: Self.account, callSid: Self.callSid, recordingSid: "RE" + String(repeating: "7", count: 32),
-                                             status: "completed", duration: 5, startTime: Date())
+                                             status: .completed, duration: 5, startTime: Date())
             #expect(try await store.accept(callback, at: Date()))
-            guard case .transfer(var job)? = try await store.claim(owner: "test", now: Date(), lease: 60) else { Issue.record("no transfer claimed"); return }
+            let claim = try #require(try await store.claim(JobStateMachine.eligibility(.transfer), jobID: nil, order: .due, limit: 1, owner: "test", lease: 60))
+            var job = claim.jobs[0]
             job.jobID = "J-1002"
             job.state = .stored
             job.objectKey = "recordings/x.mp3"
-            try await store.commit([job], owner: "test")
+            #expect(try await store.commit([job], under: claim) == 1)
             try await harness.test { client in
                 let path = "/api/twilio/voice?JobId=J-1003"
                 let answer = try await RouteHarness.post(client, path, Self.voice(), signature: RouteHarness.sign(path, Self.voice()))
@@ -136,9 +137,9 @@ import Twilio
     @Test func markersAndLinesMatchByScalar() {
         let key = "/recordings/2026/12/01/CA1-J-1001.mp3"
         let history = "---- | 2026-12-01 10:00:00 | Event: Recording | Source: IVR | URL: https://b.s3.amazonaws.com\(key)\u{0301}\r\nnext"
-        #expect(RecordingPipeline.contains(history, key))
-        #expect(!RecordingPipeline.contains(history, key + "x"))
+        #expect(HistoryWriter.contains(history, key))
+        #expect(!HistoryWriter.contains(history, key + "x"))
         let pending = "---- | 2026-12-01 10:00:00 | Event: Recording | Source: IVR | Recording pending upload"
-        #expect(RecordingPipeline.lines("\(pending)\r\n\(pending)\n\(pending)\u{0301}\n", equalTo: pending) == 2)
+        #expect(HistoryWriter.lines("\(pending)\r\n\(pending)\n\(pending)\u{0301}\n", equalTo: pending) == 2)
     }
 }

@@ -7,8 +7,8 @@ import Transport
 /// The listener `serve` runs, on a real port: clients that never finish a request are cut off at
 /// the spec's deadlines, the connection cap holds, and signed callbacks are answered meanwhile.
 @Suite struct ListenerTests {
-    static func service(header: String = "10s", body: String = "20s", idle: String = "60s", maxConnections: Int = 512) -> (String) -> String {
-        { $0 + "\nservice:\n  header_timeout: \(header)\n  body_timeout: \(body)\n  idle_timeout: \(idle)\n  max_connections: \(maxConnections)\n" }
+    static func service(header: Duration = .seconds(10), body: Duration = .seconds(20), idle: Duration = .seconds(60), maxConnections: Int = 512) -> PipelineFixture.Overrides {
+        .init(limits: ServiceLimits(maxConnections: maxConnections, headerTimeout: header, bodyTimeout: body, idleTimeout: idle))
     }
 
     static func metric(_ port: Int, _ line: String) async throws -> Bool {
@@ -18,7 +18,7 @@ import Transport
 
     @Test func headersThatNeverEndAreCutOffAtTheHeaderDeadline() async throws {
         try await LocalSandbox.with { sandbox in
-            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(header: "2s"))
+            let harness = try RouteHarness(sandbox: sandbox, overrides: Self.service(header: .seconds(2)))
             let (port, task) = try await harness.serve()
             defer { task.cancel() }
             let slow = try await RawConnection(port: port)
@@ -32,7 +32,7 @@ import Transport
 
     @Test func aBodyThatNeverEndsIsCutOffAtTheBodyDeadline() async throws {
         try await LocalSandbox.with { sandbox in
-            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(body: "1s"))
+            let harness = try RouteHarness(sandbox: sandbox, overrides: Self.service(body: .seconds(1)))
             let (port, task) = try await harness.serve()
             defer { task.cancel() }
             let slow = try await RawConnection(port: port)
@@ -46,7 +46,7 @@ import Transport
 
     @Test func anIdleKeptAliveConnectionIsClosed() async throws {
         try await LocalSandbox.with { sandbox in
-            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(idle: "1s"))
+            let harness = try RouteHarness(sandbox: sandbox, overrides: Self.service(idle: .seconds(1)))
             let (port, task) = try await harness.serve()
             defer { task.cancel() }
             let idle = try await RawConnection(port: port)
@@ -61,7 +61,7 @@ import Transport
     /// once the body ended (the handler's early-answer path).
     @Test func aConnectionAnsweredEarlyIsStillClosedWhenIdle() async throws {
         try await LocalSandbox.with { sandbox in
-            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(body: "30s", idle: "1s"))
+            let harness = try RouteHarness(sandbox: sandbox, overrides: Self.service(body: .seconds(30), idle: .seconds(1)))
             let (port, task) = try await harness.serve()
             defer { task.cancel() }
             let client = try await RawConnection(port: port)
@@ -78,7 +78,7 @@ import Transport
     @Test func aSlowlorisLeavesSignedCallbacksAnswered() async throws {
         try await LocalSandbox.with { sandbox in
             // Long enough that opening 200 sockets on a loaded machine never outlasts it.
-            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(header: "20s"))
+            let harness = try RouteHarness(sandbox: sandbox, overrides: Self.service(header: .seconds(20)))
             let (port, task) = try await harness.serve()
             defer { task.cancel() }
             var sockets: [RawConnection] = []
@@ -102,7 +102,7 @@ import Transport
     /// At the cap, a new connection waits in the listen queue until one closes; then it is served.
     @Test func theConnectionCapHolds() async throws {
         try await LocalSandbox.with { sandbox in
-            let harness = try RouteHarness(sandbox: sandbox, edit: Self.service(maxConnections: 16))
+            let harness = try RouteHarness(sandbox: sandbox, overrides: Self.service(maxConnections: 16))
             let (port, task) = try await harness.serve()
             defer { task.cancel() }
             var open: [RawConnection] = []

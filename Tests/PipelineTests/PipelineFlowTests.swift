@@ -64,7 +64,7 @@ import Transport
     @Test func aPublicURLSpecLinksThePlainObjectURL() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, configure: { $0.recordings.publicUrl = true })
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(publicURL: true))
                 try await fixture.recordedCall(job: "J-1001")
                 let job = try #require(try await fixture.settle(expecting: 1).first)
                 let lines = PipelineFixture.urlLines(try await fixture.history("J-1001"))
@@ -141,10 +141,8 @@ import Transport
     @Test func aSecondRecordingOfTheSameCallNeverOverwritesTheFirst() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox) {
-                    // A key without the recording SID: two recordings of one call meet on it.
-                    $0.replacingOccurrences(of: "{call_sid}-{job_id}.mp3", with: "{call_sid}.mp3")
-                }
+                // A key without the recording SID: two recordings of one call meet on it.
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(keyTemplate: "recordings/{yyyy}/{mm}/{dd}/{call_sid}.mp3"))
                 let callSid = PipelineFixture.callSid()
                 try await fixture.recordedCall(job: "J-1001", callSid: callSid)
                 _ = try await fixture.settle(expecting: 1)
@@ -204,9 +202,8 @@ import Transport
                 let reserved = ReservedPort()
                 let deadPort = reserved.port
                 let alerts = try await AlertReceiver()
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, s3Endpoint: URL(string: "http://127.0.0.1:\(deadPort)")!) {
-                    $0.replacingOccurrences(of: "  # webhook_url: https://hooks.example.com/recops", with: "  webhook_url: \(alerts.url)")
-                }
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, s3Endpoint: URL(string: "http://127.0.0.1:\(deadPort)")!,
+                                                        overrides: .init(alertWebhook: URL(string: alerts.url)!))
                 let (sid, _) = try await fixture.recordedCall(job: "J-1002")
                 // Three attempts, then the pending line.
                 let pendingLine = try await eventually { () -> String? in
@@ -280,12 +277,9 @@ import Transport
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in
                 let alerts = try await AlertReceiver()
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, edit: {
-                    $0.replacingOccurrences(of: "  # webhook_url: https://hooks.example.com/recops", with: "  webhook_url: \(alerts.url)")
-                        .replacingOccurrences(of: "history_queue_threshold: 20", with: "history_queue_threshold: 1")
-                        .replacingOccurrences(of: "missing_recording_after: 10m", with: "missing_recording_after: 1s")
-                        .replacingOccurrences(of: "history_retry_within: 15m", with: "history_retry_within: 1s")
-                }, configure: { $0.retryBase = 3600 }, runWorker: false)  // a failed line is not due again during the test
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(
+                    alertWebhook: URL(string: alerts.url)!, historyQueueThreshold: 1, missingRecordingAfter: .seconds(1), historyRetryWithin: .seconds(1), retryBase: 3600),
+                                                        runWorker: false)  // a failed line is not due again during the test
                 for _ in 0..<2 { try await fixture.recordedCall(job: "J-1001") }
                 // A call that completed, and whose recording never called back.
                 let silent = PipelineFixture.callSid()
@@ -294,15 +288,11 @@ import Transport
 
                 // Airtable is down: both recordings get stored, their lines wait, over the threshold of one.
                 await sandbox.state.startAirtableOutage(requests: 1000)
-                for _ in 0..<20 {
-                    guard let work = try await fixture.store.claim(owner: "test", now: Date(), lease: 60) else { break }
-                    try await fixture.pipeline.perform(work)
-                }
+                for _ in 0..<20 where try await fixture.step() == nil { break }
                 #expect(try await fixture.store.countsByState() == [.stored: 2])
                 try await Task.sleep(for: .seconds(1.1))
-                let state = SweepState()
-                await fixture.pipeline.sweep(state: state)
-                await fixture.pipeline.sweep(state: state)  // still over: no second alert
+                await fixture.pipeline.sweep.run()
+                await fixture.pipeline.sweep.run()  // still over: no second alert
                 let received = try await eventually { alerts.received.count >= 3 ? alerts.received : nil }
                 try await Task.sleep(for: .milliseconds(200))
                 #expect(alerts.received.count == 3)
@@ -321,9 +311,7 @@ import Transport
     @Test func twilioCopyIsDeletedOnlyAfterS3AndTheLineAreConfirmed() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox) {
-                    $0.replacingOccurrences(of: "delete_from_twilio_after_upload: false", with: "delete_from_twilio_after_upload: true")
-                }
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(deleteFromTwilioAfterUpload: true))
                 let (sid, _) = try await fixture.recordedCall(job: "J-1001")
                 let deleted = try await eventually { () -> RecordingJob? in
                     let job = try await fixture.store.job(sid)
@@ -341,21 +329,17 @@ import Transport
     @Test func twilioCopyIsKeptWhenTheS3ObjectNoLongerMatchesTheDownload() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, edit: {
-                    $0.replacingOccurrences(of: "delete_from_twilio_after_upload: false", with: "delete_from_twilio_after_upload: true")
-                }, runWorker: false)
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(deleteFromTwilioAfterUpload: true), runWorker: false)
                 let (sid, _) = try await fixture.recordedCall(job: "J-1001")
                 // Stored and linked, step by step; then the object is replaced behind the service's back.
-                for _ in 0..<2 {
-                    if let work = try await fixture.store.claim(owner: "test", now: Date(), lease: 60) { try await fixture.pipeline.perform(work) }
-                }
+                for _ in 0..<2 { try await fixture.step() }
                 let linked = try #require(try await fixture.store.job(sid))
                 #expect(linked.state == .linked && linked.cleanupPending)
                 let other = FileManager.default.temporaryDirectory.appendingPathComponent("other-\(UUID()).mp3")
                 try Data(MP3Frames.silence(seconds: 2)).write(to: other)
                 defer { try? FileManager.default.removeItem(at: other) }
                 _ = try await AWSCLI(moto: moto).run(["s3api", "put-object", "--bucket", PipelineFixture.bucket, "--key", linked.objectKey!, "--body", other.path])
-                let work = try await fixture.store.claim(owner: "test", now: Date(), lease: 60)
+                let work = try await fixture.pipeline.scheduler.next()
                 guard let work, case .cleanup = work else {
                     Issue.record("no clean-up step: \(String(describing: work))")
                     return

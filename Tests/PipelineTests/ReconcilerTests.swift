@@ -62,9 +62,7 @@ import Twilio
         try await MotoServer.with { moto in
             try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
                 // A one-second retry window, and no worker yet: the callbacks wait in the store.
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, edit: {
-                    $0.replacingOccurrences(of: "history_retry_within: 15m", with: "history_retry_within: 1s")
-                }, runWorker: false)
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(historyRetryWithin: .seconds(1)), runWorker: false)
                 let (waiting, _) = try await fixture.recordedCall(job: "J-1001")
                 let reconciler = Reconciler(pipeline: fixture.pipeline)
                 let fresh = try await reconciler.run(since: nil, until: nil, repair: false)
@@ -76,10 +74,7 @@ import Twilio
                 #expect(late.findings.first?.recordingSid == waiting)
 
                 // Stored and linked, then re-encrypted behind the service's back: not as declared.
-                for _ in 0..<4 {
-                    guard let work = try await fixture.store.claim(owner: "test", now: Date(), lease: 60) else { break }
-                    try await fixture.pipeline.perform(work)
-                }
+                for _ in 0..<4 where try await fixture.step() == nil { break }
                 let key = try #require(try await fixture.store.job(waiting)?.objectKey)
                 #expect(try await fixture.store.job(waiting)?.state == .linked)
                 #expect(try await reconciler.run(since: nil, until: nil, repair: false).missing.isEmpty)
@@ -128,12 +123,12 @@ import Twilio
                 let fresh = try #require(try await links.links(for: "J-1002").first)
                 #expect(fresh.url != found[0].url)
                 // While a worker holds J-1002's history, the command waits its turn.
-                let held = try #require(try await fixture.store.holdHistory(jobID: "J-1002", owner: "worker", now: Date(), lease: 60))
-                #expect(try await fixture.store.holdHistory(jobID: "J-1002", owner: "other", now: Date(), lease: 60) == nil)
+                let held = try #require(try await fixture.store.takeHistory(jobID: "J-1002", owner: "worker", lease: 60))
+                #expect(try await fixture.store.takeHistory(jobID: "J-1002", owner: "other", lease: 60) == nil)
                 let appending = Task { try await links.appendLine(for: fresh.job, url: fresh.url) }
                 try await Task.sleep(for: .milliseconds(600))
                 #expect(PipelineFixture.urlLines(try await fixture.history("J-1002")).count == 1)
-                try await fixture.store.release([held], owner: "worker")
+                try await fixture.store.releaseHistory(held)
                 try await appending.value
                 let lines = PipelineFixture.urlLines(try await fixture.history("J-1002"))
                 #expect(lines.count == 2 && lines.last == fresh.url)

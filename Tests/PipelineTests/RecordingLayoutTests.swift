@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import PipelineAssembly
 import RecopsTesting
 import Spec
 import Testing
@@ -10,7 +11,8 @@ import Testing
         let text = try! String(contentsOfFile: ProvisionFixture.specPath, encoding: .utf8)
         let loaded = SpecLoader(environment: ["S3_BUCKET": "acme-call-recordings", "APP_URL": "https://x.example.com", "AIRTABLE_BASE_ID": "appSANDBOX0000001",
                                               "TWILIO_PHONE_NUMBER": "+15005550006"]).validate(yaml: text, file: "p", parts: nil).loaded!
-        return RecordingLayout(recordings: loaded.spec.recordings!)
+        return RecordingLayout(settings: try! PipelineConfiguration(spec: loaded.spec, accountSID: "AC", authToken: "t", owner: "o",
+                                                                    dataDirectory: URL(fileURLWithPath: "/tmp")).history)
     }()
 
     static func job(_ jobID: String?) -> RecordingJob {

@@ -47,13 +47,13 @@ struct RouteHarness {
     /// Built by `PipelineBuilder`, as `serve` builds it, with S3 on a dead port.
     /// `airtableThrough`: a fault proxy in front of the sandbox's Airtable. `lookupTimeout` is long
     /// by default, so a slow machine never turns a lookup's miss into "taken as given".
-    init(sandbox: LocalSandbox, airtableThrough: URL? = nil, lookupTimeout: Duration = .seconds(60), limits: ServiceLimits? = nil,
+    init(sandbox: LocalSandbox, airtableThrough: URL? = nil, lookupTimeout: Duration = .seconds(60), overrides: PipelineFixture.Overrides = .init(),
          readiness: @escaping @Sendable () async -> [String] = { [] }) throws {
         let loaded = try PipelineFixture.loadSpec(appURL: "https://svc.example.com", sandbox: sandbox, phoneNumber: "+15005550006")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recops-routes-\(UUID().uuidString)")
         var configuration = try PipelineConfiguration(spec: loaded.spec, accountSID: Self.account, authToken: Self.token, owner: "routes", dataDirectory: directory)
+        overrides.apply(to: &configuration)
         configuration.lookupTimeout = lookupTimeout
-        if let limits { configuration.limits = limits }
         let connections = PipelineFixture.connections(moto: nil, sandbox: sandbox, limiter: RateLimiter(), s3: URL(string: "http://127.0.0.1:9")!,
                                                       airtable: airtableThrough)
         var builder = PipelineBuilder(configuration: configuration, connections: connections, now: { Date() }, logger: { quietServerLogger("test.\($0)") })

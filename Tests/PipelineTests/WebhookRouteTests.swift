@@ -161,10 +161,7 @@ import Transport
 
     @Test func emergencySwitchAnswersWithoutRecordingAndAgentTakesOver() async throws {
         try await LocalSandbox.with { sandbox in
-            let harness = try RouteHarness(sandbox: sandbox) {
-                $0.replacingOccurrences(of: "    enabled: true ", with: "    enabled: false ")
-                    .replacingOccurrences(of: "  # agent_url: https://agent.example.com/twiml", with: "  agent_url: https://agent.example.com/twiml?a=1&b=2")
-            }
+            let harness = try RouteHarness(sandbox: sandbox, overrides: .init(recordingEnabled: false, agentURL: "https://agent.example.com/twiml?a=1&b=2"))
             let call = [(name: "AccountSid", value: RouteHarness.account), (name: "CallSid", value: "CA" + String(repeating: "2", count: 32)),
                         (name: "JobId", value: "J-1003")]
             try await harness.test { client in

@@ -1,6 +1,5 @@
 import AWS
 import Foundation
-import Pipeline  // Locked
 import Provision
 import RecopsBase
 import RecopsTesting

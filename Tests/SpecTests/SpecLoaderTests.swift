@@ -26,7 +26,7 @@ import Testing
             .replacingOccurrences(of: "  upload: { attempts: 3, backoff: exponential }\n", with: "")
             .replacingOccurrences(of: "  history_retry_within: 15m\n", with: "")
         let loaded = try #require(SpecLoader(environment: env).validate(yaml: text, file: "p.yaml").loaded)
-        #expect(loaded.spec.recordings?.upload == .init(attempts: 3, backoff: "exponential"))
+        #expect(loaded.spec.recordings?.upload == .init(attempts: 3, backoff: .exponential))
         #expect(loaded.spec.recordings?.historyRetryWithin.seconds == 900)
         #expect(loaded.spec.bucket?.lifecycle?.first?.expirationDays == 400)
         #expect(loaded.spec.airtable?.table == "Work Orders")

@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import SQLiteStore
 import RecopsTesting
 import Sandbox
 import Spec
@@ -16,7 +17,7 @@ import Twilio
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recops-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let spec = directory.appendingPathComponent("policy.yaml")
-        try edit(PipelineFixture.motoCompatible(try String(contentsOfFile: ProvisionFixture.specPath, encoding: .utf8))).write(to: spec, atomically: true, encoding: .utf8)
+        try edit(PipelineFixture.motoCompatible(text: try String(contentsOfFile: ProvisionFixture.specPath, encoding: .utf8))).write(to: spec, atomically: true, encoding: .utf8)
         let sandboxEnvironment = SandboxServer(state: sandbox.state, seed: sandbox.seed).environment(baseURL: sandbox.baseURL.absoluteString)
         var environment = moto.environment().merging(Dictionary(uniqueKeysWithValues: sandboxEnvironment)) { $1 }
         environment.merge(["S3_BUCKET": PipelineFixture.bucket, "APP_URL": "http://127.0.0.1:\(port)", "AIRTABLE_BASE_ID": sandbox.seed.baseID,

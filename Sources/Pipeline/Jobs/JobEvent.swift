@@ -50,14 +50,13 @@ public enum JobEvent: Sendable, Equatable {
     public var name: String {
         switch self {
         case .stored: "stored"
-        case .transferFailed: "transfer failed"
+        case .transferFailed(let kind, _): "transfer failed (\(kind.rawValue))"
         case .historyWritten: "history written"
         case .pendingLineWritten: "pending line written"
-        case .historyFailed(.throttled, _): "throttled"
-        case .historyFailed: "history failed"
+        case .historyFailed(let kind, _): "history failed (\(kind.rawValue))"
         case .recordMissing: "record missing"
         case .twilioCopyDeleted: "Twilio copy deleted"
-        case .cleanupFailed: "clean-up failed"
+        case .cleanupFailed(let kind, _): "clean-up failed (\(kind.rawValue))"
         case .assigned: "assigned"
         case .recordingCompleted: "recording completed"
         case .requeued(let state): "requeued as \(state.rawValue)"

@@ -47,6 +47,11 @@ public struct JobStateMachine: Sendable {
         public var state: RecordingJob.State
         public var event: String
 
+        public init(state: RecordingJob.State, event: String) {
+            self.state = state
+            self.event = event
+        }
+
         public var description: String { "a \(state.rawValue) recording cannot take the event \"\(event)\"" }
     }
 

@@ -76,13 +76,13 @@ public struct HistoryWriter: Sendable {
 
     /// Whether `text` holds `marker`, code unit for code unit: a `Character` search would miss a
     /// key that someone's edit left followed by a combining mark, and write its line again.
-    static func contains(_ text: String, _ marker: String) -> Bool {
+    public static func contains(_ text: String, _ marker: String) -> Bool {
         text.range(of: marker, options: .literal) != nil
     }
 
     /// How many lines of `text` are exactly `line`; split by scalar, so "\r\n" (one
     /// `Character`) still ends a line.
-    static func lines(_ text: String, equalTo line: String) -> Int {
+    public static func lines(_ text: String, equalTo line: String) -> Int {
         let wanted = Array(line.unicodeScalars)
         return text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
             .filter { Array($0.last == "\r" ? $0.dropLast() : $0[...]).elementsEqual(wanted) }.count

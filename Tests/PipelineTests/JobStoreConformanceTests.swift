@@ -1,0 +1,320 @@
+import Foundation
+import Pipeline
+import RecopsBase
+import SQLiteStore
+import Testing
+import Twilio
+
+/// What every `JobStore` engine must do, written once: each test runs against every engine in
+/// `Engine.allCases` (SQLite now; the PostgreSQL store joins the list, and must pass unchanged).
+/// Time is the store's own clock, moved by the test, never the caller's.
+@Suite struct JobStoreConformanceTests {
+    enum Engine: String, CaseIterable, CustomStringConvertible {
+        case sqlite
+        var description: String { rawValue }
+    }
+
+    /// A store under test and the hand on its clock.
+    struct Subject {
+        let store: any JobStore
+        let clock: Locked<Date>
+
+        func advance(_ seconds: TimeInterval) {
+            clock.withLock { $0 = $0.addingTimeInterval(seconds) }
+        }
+
+        var now: Date { clock.value }
+    }
+
+    static let start = Date(timeIntervalSince1970: 1_700_000_000)
+
+    static func subject(_ engine: Engine) throws -> Subject {
+        let clock = Locked(start)
+        switch engine {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recops-store-\(UUID().uuidString)")
+            return Subject(store: try SQLiteJobStore(directory: directory, clock: { clock.value }), clock: clock)
+        }
+    }
+
+    static func callback(_ n: Int, call: String? = nil, status: RecordingCallback.Status = .completed) -> RecordingCallback {
+        RecordingCallback(accountSid: "AC" + String(repeating: "a", count: 32), callSid: call ?? String(format: "CA%032d", n),
+                          recordingSid: String(format: "RE%032d", n), status: status, duration: 9, startTime: start)
+    }
+
+    static let transfer = JobStateMachine.eligibility(.transfer)
+    static let history = JobStateMachine.eligibility(.history)
+
+    /// Accepts `count` callbacks and stores them (as a transfer would) under the jobs `jobOf` names.
+    static func stored(_ subject: Subject, _ numbers: ClosedRange<Int>, jobOf: (Int) -> String?) async throws -> [RecordingJob] {
+        for n in numbers { _ = try await subject.store.accept(callback(n), at: subject.now) }
+        var stored: [RecordingJob] = []
+        while let claim = try await subject.store.claim(transfer, jobID: nil, order: .due, limit: 10, owner: "setup", lease: 60) {
+            let jobs = claim.jobs.map { job in
+                var job = job
+                let n = Int(job.recordingSid.dropFirst(2))!
+                job.jobID = jobOf(n)
+                job.state = .stored
+                job.objectKey = "recordings/\(n).mp3"
+                return job
+            }
+            #expect(try await subject.store.commit(jobs, under: claim) == jobs.count)
+            stored += jobs
+        }
+        return stored
+    }
+
+    @Test(arguments: Engine.allCases) func acceptIsIdempotent(engine: Engine) async throws {
+        let subject = try Self.subject(engine)
+        let store = subject.store
+        #expect(try await store.accept(Self.callback(1), at: subject.now))
+        #expect(try await !store.accept(Self.callback(1), at: subject.now.addingTimeInterval(5)))
+        // "absent" first, then "completed" for the same recording: the recording exists after all.
+        #expect(try await store.accept(Self.callback(2, status: .absent), at: subject.now))
+        #expect(try await store.job(Self.callback(2).recordingSid)?.state == .absent)
+        #expect(try await !store.accept(Self.callback(2, status: .absent), at: subject.now))
+        #expect(try await store.accept(Self.callback(2), at: subject.now))
+        #expect(try await store.job(Self.callback(2).recordingSid)?.state == .received)
+        #expect(try await store.countsByState() == [.received: 2])
+        let job = try #require(try await store.job(Self.callback(1).recordingSid))
+        #expect(job.receivedAt == subject.now && job.nextAttemptAt == subject.now && job.duration == 9 && job.attempts == 0)
+    }
+
+    /// Eight replicas claiming at once: every due row is claimed exactly once.
+    @Test(arguments: Engine.allCases) func claimsNeverOverlap(engine: Engine) async throws {
+        let subject = try Self.subject(engine)
+        for n in 1...40 { _ = try await subject.store.accept(Self.callback(n), at: subject.now) }
+        let claims = try await withThrowingTaskGroup(of: [RowClaim].self) { group in
+            for replica in 0..<8 {
+                group.addTask {
+                    var mine: [RowClaim] = []
+                    while let claim = try await subject.store.claim(Self.transfer, jobID: nil, order: .due, limit: 3, owner: "r\(replica)", lease: 60) {
+                        mine.append(claim)
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        let sids = claims.flatMap(\.recordingSids)
+        #expect(sids.count == 40 && Set(sids).count == 40)
+        #expect(Set(claims.map(\.token)).count == claims.count, "a new token per claim")
+        #expect(claims.allSatisfy { $0.jobs.count <= 3 })
+    }
+
+    @Test(arguments: Engine.allCases) func leasesExpireAndCommitsAreFenced(engine: Engine) async throws {
+        let subject = try Self.subject(engine)
+        let store = subject.store
+        _ = try await store.accept(Self.callback(1), at: subject.now)
+        let a = try #require(try await store.claim(Self.transfer, jobID: nil, order: .due, limit: 1, owner: "a", lease: 60))
+        subject.advance(59)
+        #expect(try await store.claim(Self.transfer, jobID: nil, order: .due, limit: 1, owner: "b", lease: 60) == nil)
+        // A long step renews its lease: still a's a minute later.
+        #expect(try await store.renew(a, lease: 60) == 1)
+        subject.advance(59)
+        #expect(try await store.claim(Self.transfer, jobID: nil, order: .due, limit: 1, owner: "b", lease: 60) == nil)
+        // The lease ran out (a crashed worker): another replica takes the step over, under a new token.
+        subject.advance(2)
+        let b = try #require(try await store.claim(Self.transfer, jobID: nil, order: .due, limit: 1, owner: "b", lease: 60))
+        #expect(b.token != a.token && b.recordingSids == a.recordingSids)
+        // a's late renewal, commit and release change nothing: the row is b's.
+        var late = a.jobs[0]
+        late.state = .stored
+        late.objectKey = "recordings/late.mp3"
+        #expect(try await store.renew(a, lease: 600) == 0)
+        #expect(try await store.commit([late], under: a) == 0)
+        try await store.release(a)
+        #expect(try await store.job(late.recordingSid)?.state == .received)
+        #expect(try await store.claim(Self.transfer, jobID: nil, order: .due, limit: 1, owner: "c", lease: 60) == nil, "a's release freed b's row")
+        // Someone presses "retry" while b's step runs: b's commit, when it comes, changes nothing.
+        #expect(try await store.requeue(late.recordingSid, as: .received, at: subject.now))
+        #expect(try await store.commit([late], under: b) == 0)
+        #expect(try await store.job(late.recordingSid)?.state == .received)
+        // A claim that holds commits, and frees the row.
+        let c = try #require(try await store.claim(Self.transfer, jobID: nil, order: .due, limit: 1, owner: "c", lease: 60))
+        late.nextAttemptAt = subject.now
+        #expect(try await store.commit([late], under: c) == 1)
+        let committed = try #require(try await store.job(late.recordingSid))
+        #expect(committed.state == .stored && committed.objectKey == "recordings/late.mp3")
+        #expect(try await store.renew(c, lease: 60) == 0, "a commit ends the claim")
+    }
+
+    @Test(arguments: Engine.allCases) func dueTimeAndEligibilityAreTheMachines(engine: Engine) async throws {
+        let subject = try Self.subject(engine)
+        let store = subject.store
+        _ = try await Self.stored(subject, 1...6) { "J-\($0)" }
+        // Make one of each kind the machine tells apart, then ask each step's filters for its rows.
+        func set(_ n: Int, _ change: (inout RecordingJob) -> Void) async throws {
+            let claim = try #require(try await store.claim([RowFilter(state: .stored)], jobID: "J-\(n)", order: .due, limit: 1, owner: "set", lease: 60))
+            var job = claim.jobs[0]
+            change(&job)
+            #expect(try await store.commit([job], under: claim) == 1)
+        }
+        try await set(1) { $0.state = .received; $0.jobID = nil }
+        try await set(2) { $0.state = .uploadPending; $0.pendingLineWritten = false }
+        try await set(3) { $0.state = .uploadPending; $0.pendingLineWritten = true }
+        try await set(4) { $0.state = .linked; $0.cleanupPending = true }
+        try await set(5) { $0.state = .linked; $0.cleanupPending = false }
+        try await set(6) { $0.nextAttemptAt = Self.start.addingTimeInterval(3600) }  // stored, due in an hour
+        _ = try await store.accept(Self.callback(7), at: subject.now)
+        let all = try await store.jobs(in: Set(RecordingJob.State.allCases), limit: 100)
+        for kind in StepKind.allCases {
+            let filters = JobStateMachine.eligibility(kind)
+            let expected = Set(all.filter { job in filters.contains { $0.matches(job) } && job.nextAttemptAt <= subject.now }.map(\.recordingSid))
+            let claim = try await store.claim(filters, jobID: nil, order: .due, limit: 100, owner: "probe-\(kind)", lease: 60)
+            #expect(Set(claim?.recordingSids ?? []) == expected, "\(kind)")
+            if let claim { try await store.release(claim) }
+        }
+        #expect(try await store.jobsDue(Self.history, limit: 10) == ["J-2"])
+        subject.advance(3600)
+        #expect(try await store.jobsDue(Self.history, limit: 10) == ["J-2", "J-6"])
+    }
+
+    /// One history writer per job: eight replicas try to take J-1's history at once.
+    @Test(arguments: Engine.allCases) func oneHistoryClaimPerJobUnderEightClaimers(engine: Engine) async throws {
+        let subject = try Self.subject(engine)
+        let store = subject.store
+        let taken = try await withThrowingTaskGroup(of: HistoryClaim?.self) { group in
+            for replica in 0..<8 { group.addTask { try await store.takeHistory(jobID: "J-1", owner: "r\(replica)", lease: 60) } }
+            return try await group.reduce(into: []) { $0.append($1) }.compactMap { $0 }
+        }
+        #expect(taken.count == 1)
+        let held = try #require(taken.first)
+        #expect(try await store.takeHistory(jobID: "J-1", owner: held.owner, lease: 60) == nil, "not even its own owner twice")
+        #expect(try await store.takeHistory(jobID: "J-2", owner: "other", lease: 60) != nil, "another job's history is free")
+        #expect(try await store.renewHistory(held, lease: 60))
+        subject.advance(61)
+        let next = try #require(try await store.takeHistory(jobID: "J-1", owner: "late", lease: 60))
+        #expect(next.token != held.token)
+        // The first holder lost it: its renewal says so, its release leaves the new claim alone.
+        #expect(try await !store.renewHistory(held, lease: 60))
+        try await store.releaseHistory(held)
+        #expect(try await store.takeHistory(jobID: "J-1", owner: "third", lease: 60) == nil)
+        try await store.releaseHistory(next)
+        #expect(try await store.takeHistory(jobID: "J-1", owner: "third", lease: 60) != nil)
+    }
+
+    /// The scheduler on top: eight replicas claim at once over three jobs' stored recordings.
+    /// Never two history steps on one job; every line claimed once; history before transfers.
+    @Test(arguments: Engine.allCases) func theSchedulerNeverRunsTwoHistoryStepsOnOneJob(engine: Engine) async throws {
+        let subject = try Self.subject(engine)
+        _ = try await Self.stored(subject, 1...12) { "J-\($0 % 3)" }
+        _ = try await subject.store.accept(Self.callback(13), at: subject.now)
+        let steps = try await withThrowingTaskGroup(of: Work?.self) { group in
+            for replica in 0..<8 { group.addTask { try await Scheduler(store: subject.store, owner: "r\(replica)", lease: 60).next() } }
+            return try await group.reduce(into: []) { $0.append($1) }.compactMap { $0 }
+        }
+        let histories = steps.compactMap { step -> (String, [String])? in
+            guard case .history(let claim, let rows) = step else { return nil }
+            return (claim.jobID, rows.recordingSids)
+        }
+        #expect(Set(histories.map(\.0)) == ["J-0", "J-1", "J-2"] && histories.count == 3)
+        #expect(histories.allSatisfy { $0.1.count == 4 })
+        #expect(steps.filter { $0.kind == .transfer }.count == 1, "then the one transfer; the others find nothing")
+        #expect(steps.count == 4)
+    }
+
+    @Test(arguments: Engine.allCases) func aRestartedReplicaReleasesItsOwnClaims(engine: Engine) async throws {
+        let subject = try Self.subject(engine)
+        let store = subject.store
+        _ = try await Self.stored(subject, 1...2) { _ in "J-1" }
+        _ = try await store.accept(Self.callback(3), at: subject.now)
+        let work = try #require(try await Scheduler(store: store, owner: "a", lease: 300).next())
+        guard case .history(let claim, let rows) = work else { Issue.record("history first"); return }
+        #expect(rows.jobs.count == 2 && claim.jobID == "J-1")
+        _ = try #require(try await Scheduler(store: store, owner: "a", lease: 300).next())  // the transfer
+        #expect(try await Scheduler(store: store, owner: "b", lease: 300).next() == nil)
+        // a restarts: two rows, one transfer row and one history claim, all free at once (not after 300 s).
+        #expect(try await store.releaseClaims(owner: "a") == 4)
+        #expect(try await store.stalledHistory(heldLongerThan: 0).isEmpty)
+        let resumed = try #require(try await Scheduler(store: store, owner: "b", lease: 300).next())
+        #expect(resumed.kind == .history && resumed.rows.jobs.count == 2)
+    }
+
+    @Test(arguments: Engine.allCases) func stalledHistoryIsAClaimHeldTooLong(engine: Engine) async throws {
+        let subject = try Self.subject(engine)
+        let store = subject.store
+        let held = try #require(try await store.takeHistory(jobID: "J-1", owner: "a", lease: 60))
+        // Held and renewed for ten minutes: stalled past a three-minute bound, not past an hour's.
+        for _ in 0..<10 {
+            subject.advance(60)
+            #expect(try await store.renewHistory(held, lease: 60))
+        }
+        #expect(try await store.stalledHistory(heldLongerThan: 180) == [StalledStep(jobID: "J-1", owner: "a", since: Self.start)])
+        #expect(try await store.stalledHistory(heldLongerThan: 3600).isEmpty)
+        // A lease that ran out is no stall: the worker is gone, and the step will be taken over.
+        subject.advance(120)
+        #expect(try await store.stalledHistory(heldLongerThan: 180).isEmpty)
+    }
+
+    /// The reads status, reconcile and `/ops` use, and a person's changes.
+    @Test(arguments: Engine.allCases) func readsAndAPersonsChanges(engine: Engine) async throws {
+        let subject = try Self.subject(engine)
+        let store = subject.store
+        try await store.recordCall(CallRecord(callSid: "CA1", from: "+14155550100", to: "+14155550199", jobID: "J-1", status: .ringing, startedAt: subject.now))
+        try await store.recordCall(CallRecord(callSid: "CA2", from: nil, to: nil, jobID: nil, status: .ringing, startedAt: subject.now))
+        // A re-sent voice webhook without a job keeps the job; the status only moves forward.
+        try await store.recordCall(CallRecord(callSid: "CA1", from: nil, to: nil, jobID: nil, status: .ringing, startedAt: subject.now))
+        try await store.setCallStatus(callSid: "CA1", status: .completed, at: subject.now.addingTimeInterval(60))
+        try await store.setCallStatus(callSid: "CA1", status: .ringing, at: subject.now.addingTimeInterval(61))
+        let call = try #require(try await store.call("CA1"))
+        #expect(call.jobID == "J-1" && call.status == .completed && call.from == "+14155550100" && call.completedAt == subject.now.addingTimeInterval(60))
+        #expect(try await store.unmatchedCalls(since: Self.start).map(\.callSid) == ["CA2"])
+        try await store.setCallStatus(callSid: "CA2", status: .completed, at: subject.now.addingTimeInterval(60))
+        // CA2 has a recording, CA3 only Twilio's "absent": CA1 and CA3 completed without one.
+        _ = try await store.accept(Self.callback(9, call: "CA2"), at: subject.now)
+        try await store.recordCall(CallRecord(callSid: "CA3", from: nil, to: nil, jobID: "J-3", status: .ringing, startedAt: subject.now))
+        try await store.setCallStatus(callSid: "CA3", status: .completed, at: subject.now.addingTimeInterval(60))
+        _ = try await store.accept(Self.callback(10, call: "CA3", status: .absent), at: subject.now)
+        #expect(try await store.takeCallsMissingRecordings(completedBefore: subject.now.addingTimeInterval(30)).isEmpty)
+        let missing = try await store.takeCallsMissingRecordings(completedBefore: subject.now.addingTimeInterval(120))
+        #expect(missing.map(\.callSid).sorted() == ["CA1", "CA3"])
+        #expect(try await store.takeCallsMissingRecordings(completedBefore: subject.now.addingTimeInterval(120)).isEmpty, "each reported once")
+
+        let jobs = try await Self.stored(subject, 11...12) { $0 == 11 ? "J-1" : nil }
+        #expect(jobs.count == 3)  // with CA2's recording
+        #expect(try await store.jobs(matching: "J-1").map(\.recordingSid) == [Self.callback(11).recordingSid])
+        #expect(try await store.jobs(matching: "CA2").map(\.recordingSid) == [Self.callback(9).recordingSid])
+        #expect(try await store.jobs(receivedSince: Self.start).count == 4)
+        #expect(try await store.jobs(receivedSince: Self.start.addingTimeInterval(1)).isEmpty)
+        #expect(try await store.overdueHistoryCount(receivedBefore: Self.start.addingTimeInterval(1)) == 3)
+        #expect(try await store.countsByState() == [.stored: 3, .absent: 1])
+
+        // `recordings link`: an unmatched, stored recording gets its job, and its call with it.
+        let orphan = Self.callback(12).recordingSid
+        try await store.recordCall(CallRecord(callSid: Self.callback(12).callSid, from: nil, to: nil, jobID: nil, status: .completed, startedAt: subject.now))
+        #expect(try await !store.assign(orphan, jobID: "J-9", at: subject.now), "stored is not unmatched")
+        _ = try await store.requeue(orphan, as: .unmatched, at: subject.now)
+        #expect(try await store.assign(orphan, jobID: "J-9", at: subject.now))
+        let assigned = try #require(try await store.job(orphan))
+        #expect(assigned.state == .stored && assigned.jobID == "J-9")
+        #expect(try await store.call(assigned.callSid)?.jobID == "J-9")
+        #expect(await store.isWritable())
+    }
+
+    /// Every field a step writes comes back as written.
+    @Test(arguments: Engine.allCases) func aCommitKeepsEveryField(engine: Engine) async throws {
+        let subject = try Self.subject(engine)
+        _ = try await subject.store.accept(Self.callback(1), at: subject.now)
+        let claim = try #require(try await subject.store.claim(Self.transfer, jobID: nil, order: .due, limit: 1, owner: "a", lease: 60))
+        var job = claim.jobs[0]
+        job.jobID = "J-1"
+        job.recordID = "rec1"
+        job.state = .linked
+        job.attempts = 2
+        job.nextAttemptAt = Self.start.addingTimeInterval(42)
+        job.lastError = "HTTP 503"
+        job.note = "a note"
+        job.objectKey = "recordings/k.mp3"
+        job.objectSize = 1234
+        job.pendingLineWritten = true
+        job.qualityProblem = "short"
+        job.objectSHA256 = "c2hh"
+        job.cleanupPending = true
+        job.twilioDeleted = false
+        job.storedAt = Self.start.addingTimeInterval(1)
+        job.linkedAt = Self.start.addingTimeInterval(2)
+        #expect(try await subject.store.commit([job], under: claim) == 1)
+        #expect(try await subject.store.job(job.recordingSid) == job)
+    }
+}
