@@ -272,13 +272,26 @@ public final class PipelineFixture: Sendable {
         return record?["fields"]?[sandbox.seed.historyField]?.stringValue ?? ""
     }
 
-    /// The URL lines of a history, in order: exactly the runbook's format, nothing else counts.
-    public static func urlLines(_ history: String) -> [String] {
-        history.split(separator: "\n").compactMap { line in
-            let text = String(line)
-            guard text.range(of: #"^---- \| \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \| Event: Recording \| Source: IVR \| URL: \S+$"#, options: .regularExpression) != nil else { return nil }
-            return String(text.split(separator: " ").last!)
+    /// The URL lines of a history, in order: exactly the runbook's format. Every other line must
+    /// be a pending line or another well-formed event ("---- | <time> | Event: …"); anything else
+    /// (a malformed or half-written line) throws, rather than being silently left uncounted.
+    public static func urlLines(_ history: String) throws -> [String] {
+        let stamp = #"^---- \| \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \| "#
+        var urls: [String] = []
+        for line in history.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) where !line.isEmpty {
+            if line.range(of: stamp + #"Event: Recording \| Source: IVR \| URL: \S+$"#, options: .regularExpression) != nil {
+                urls.append(String(line.split(separator: " ").last!))
+            } else if line.range(of: stamp + #"Event: Recording \| Source: IVR \| Recording pending upload$"#, options: .regularExpression) == nil,
+                      line.range(of: stamp + #"Event: (?!Recording )[^|]+ \| Source: [^|]+$"#, options: .regularExpression) == nil {
+                throw MalformedHistory(line: line)
+            }
         }
+        return urls
+    }
+
+    public struct MalformedHistory: Error, CustomStringConvertible {
+        public var line: String
+        public var description: String { "a history line in no known form: \(line)" }
     }
 
     /// Waits until every stored job has reached a state with nothing left to do, or fails after

@@ -225,9 +225,9 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
         }
     }
 
-    public func commit(_ jobs: [RecordingJob], under claim: RowClaim) async throws -> Int {
+    public func commit(_ jobs: [RecordingJob], under claim: RowClaim) async throws -> Set<String> {
         try await immediate("commit") { db in
-            var written = 0
+            var written: Set<String> = []
             for job in jobs {
                 try db.execute(sql: """
                     UPDATE recordings SET job_id = ?, record_id = ?, state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, note = ?,
@@ -239,7 +239,7 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
                                      job.lastError, job.note, job.objectKey, job.objectSize, job.pendingLineWritten, job.storedAt?.timeIntervalSince1970,
                                      job.linkedAt?.timeIntervalSince1970, job.qualityProblem, job.objectSHA256, job.cleanupPending, job.twilioDeleted,
                                      job.recordingSid, claim.token.rawValue])
-                written += db.changesCount
+                if db.changesCount > 0 { written.insert(job.recordingSid) }
             }
             return written
         }

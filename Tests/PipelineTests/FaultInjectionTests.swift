@@ -25,7 +25,7 @@ import Verify
                 #expect(info.size == MP3Frames.silence(seconds: Double(media.duration)).count)
                 #expect(info.checksumSHA256 == job.objectSHA256)
                 #expect(try await proxy.stats()["faults"] == .number(2))
-                #expect(PipelineFixture.urlLines(try await fixture.history("J-1001")).count == 1)
+                #expect(try PipelineFixture.urlLines(try await fixture.history("J-1001")).count == 1)
             }
         }
     }
@@ -47,7 +47,7 @@ import Verify
                 #expect(info.size == MP3Frames.silence(seconds: 20).count && info.checksumSHA256 == job.objectSHA256)
                 #expect(try await proxy.stats()["faults"] == .number(1))
                 let history = try await fixture.history("J-1001")
-                #expect(PipelineFixture.urlLines(history).count == 1 && !history.contains("pending upload"))
+                #expect(try PipelineFixture.urlLines(history).count == 1 && !history.contains("pending upload"))
             }
         }
     }
@@ -63,7 +63,7 @@ import Verify
                 #expect(job.state == .linked)
                 let history = try await fixture.history("J-1002")
                 #expect(history.components(separatedBy: "Recording pending upload").count == 2)
-                #expect(PipelineFixture.urlLines(history).count == 1)
+                #expect(try PipelineFixture.urlLines(history).count == 1)
             }
         }
     }
@@ -80,7 +80,7 @@ import Verify
                 #expect(job.state == .linked)
                 // One upload: no other worker slot took the step over while it ran.
                 #expect(try await proxy.stats()["faults"] == .number(1))
-                #expect(PipelineFixture.urlLines(try await fixture.history("J-1001")).count == 1)
+                #expect(try PipelineFixture.urlLines(try await fixture.history("J-1001")).count == 1)
             }
         }
     }
@@ -121,7 +121,7 @@ import Verify
                 let settled = try await fixture.settle(expecting: 12, timeout: .seconds(120))
                 #expect(settled.allSatisfy { $0.state == .linked })
                 for job in jobs {
-                    #expect(PipelineFixture.urlLines(try await fixture.history(job)).count == 4)
+                    #expect(try PipelineFixture.urlLines(try await fixture.history(job)).count == 4)
                 }
                 let stats = try await proxy.stats()
                 let peak = try #require(stats["max_per_second"]?["/v0"]?.numberValue)
@@ -151,7 +151,7 @@ import Verify
                     #expect(waited >= 299 && waited < window, "\(job.recordingSid) linked after \(waited) s")
                 }
                 for job in jobs {
-                    #expect(PipelineFixture.urlLines(try await fixture.history(job)).count == 2)
+                    #expect(try PipelineFixture.urlLines(try await fixture.history(job)).count == 2)
                 }
                 #expect((try await proxy.stats()["max_per_second"]?["/v0"]?.numberValue ?? 99) <= 5)
             }

@@ -39,7 +39,7 @@ import Transport
                 let jobs = try await fixture.settle(expecting: 3, timeout: .seconds(60))
                 #expect(jobs.allSatisfy { $0.state == .linked }, "\(jobs.map { "\($0.state) \($0.lastError ?? "")" })")
                 for job in ["J-1001", "J-1002", "J-1003"] {
-                    #expect(PipelineFixture.urlLines(try await fixture.history(job)).count == 1, "\(job)")
+                    #expect(try PipelineFixture.urlLines(try await fixture.history(job)).count == 1, "\(job)")
                 }
                 #expect(Set(jobs.map(\.recordingSid)) == Set(sids))
             }

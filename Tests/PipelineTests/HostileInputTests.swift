@@ -101,7 +101,7 @@ import Twilio
             job.jobID = "J-1002"
             job.state = .stored
             job.objectKey = "recordings/x.mp3"
-            #expect(try await store.commit([job], under: claim) == 1)
+            #expect(try await store.commit([job], under: claim).count == 1)
             try await harness.test { client in
                 let path = "/api/twilio/voice?JobId=J-1003"
                 let answer = try await RouteHarness.post(client, path, Self.voice(), signature: RouteHarness.sign(path, Self.voice()))
@@ -134,12 +134,17 @@ import Twilio
 /// The history's own markers are found by code unit, not by grapheme: a person's edit that left
 /// a combining mark right after a recording's URL must not make recops write its line again.
 @Suite struct HistoryMatchingTests {
-    @Test func markersAndLinesMatchByScalar() {
+    @Test func markersAndLinesMatchByScalar() throws {
         let key = "/recordings/2026/12/01/CA1-J-1001.mp3"
         let history = "---- | 2026-12-01 10:00:00 | Event: Recording | Source: IVR | URL: https://b.s3.amazonaws.com\(key)\u{0301}\r\nnext"
         #expect(HistoryWriter.contains(history, key))
         #expect(!HistoryWriter.contains(history, key + "x"))
         let pending = "---- | 2026-12-01 10:00:00 | Event: Recording | Source: IVR | Recording pending upload"
+        // The tests' own counter refuses a line it cannot read, rather than leaving it uncounted.
+        let url = "---- | 2026-12-01 10:00:00 | Event: Recording | Source: IVR | URL: https://b.example.com/k.mp3"
+        #expect(try PipelineFixture.urlLines("---- | 2024-03-01 09:00:00 | Event: Created | Source: Office\n\(url)\n\(pending)") == ["https://b.example.com/k.mp3"])
+        #expect(throws: PipelineFixture.MalformedHistory.self) { try PipelineFixture.urlLines("\(url)\n---- | 2026-12-01 10:0") }
+        #expect(throws: PipelineFixture.MalformedHistory.self) { try PipelineFixture.urlLines("\(url)\n---- | 2026-12-01 10:00:00 | Event: Recording | Source: IVR | URL:") }
         #expect(HistoryWriter.lines("\(pending)\r\n\(pending)\n\(pending)\u{0301}\n", equalTo: pending) == 2)
     }
 }

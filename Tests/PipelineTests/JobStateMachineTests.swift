@@ -1,4 +1,5 @@
 import Foundation
+import AWS
 import Pipeline
 import Testing
 
@@ -115,6 +116,9 @@ import Testing
         #expect(delays == [2, 4])
         let third = try Self.machine.apply(.transferFailed(.transient, "timeout"), to: job, at: Self.now)
         #expect(third.job.state == .uploadPending && third.notice == .uploadPending && third.job.nextAttemptAt == Self.now)
+        // The job the call named is kept from a failed transfer: the pending line can go out.
+        let named = try Self.machine.apply(.transferFailed(.transient, "timeout", jobID: "J-5"), to: Self.job(.received, jobID: nil), at: Self.now)
+        #expect(named.job.jobID == "J-5")
         // Pending: the line goes out, then the transfer retries on the backoff, capped.
         let written = try Self.machine.apply(.pendingLineWritten(recordID: "rec1"), to: third.job, at: Self.now)
         #expect(written.job.pendingLineWritten && written.job.recordID == "rec1" && written.job.lastError == "timeout")
@@ -133,10 +137,28 @@ import Testing
             let failed = try Self.machine.apply(.transferFailed(kind, "AccessDenied"), to: Self.job(.received), at: Self.now)
             #expect(failed.job.state == .uploadPending && failed.job.attempts == 3 && failed.notice == .uploadPending, "\(kind)")
         }
-        #expect(FailureKind.allCases.filter(\.isRetryable) == [.transient, .throttled])
-        #expect(Self.machine.historyDelay(afterAttempts: 1, kind: .credentials) == 60)
+        #expect(FailureKind.allCases.filter(\.isRetryable) == [.transient, .throttled, .invalid])
+        #expect(Self.machine.historyDelay(afterAttempts: 1, kind: .credentials) == 2)
+        #expect(Self.machine.historyDelay(afterAttempts: 1, kind: .throttled) == 30)
         #expect(Self.machine.historyDelay(afterAttempts: 1, kind: .transient) == 2)
         #expect(Self.machine.historyDelay(afterAttempts: 9, kind: .transient) == 60)
+    }
+
+    /// One classification of the clients' errors: AccessDenied is not a timeout.
+    @Test func clientErrorsAreSortedIntoKinds() {
+        func aws(_ code: String, _ status: Int) -> AWSError {
+            AWSError(service: "s3", operation: "PutObject", code: code, message: "", status: status, requestID: nil)
+        }
+        #expect(StepFailure.classify(aws("AccessDenied", 403)).kind == .credentials)
+        #expect(StepFailure.classify(aws("InvalidAccessKeyId", 403)).kind == .credentials)
+        #expect(StepFailure.classify(aws("ExpiredToken", 400)).kind == .credentials)
+        #expect(StepFailure.classify(aws("SlowDown", 503)).kind == .transient)
+        #expect(StepFailure.classify(aws("InternalError", 500)).kind == .transient)
+        #expect(StepFailure.classify(aws("NoSuchKey", 404)).kind == .missing)
+        #expect(StepFailure.classify(aws("BadDigest", 400)).kind == .invalid)
+        #expect(StepFailure.classify(CancellationError()).kind == .transient)
+        let redacted = StepFailure.classify(StepFailure(.invalid, "GET https://b.s3.amazonaws.com/k?X-Amz-Signature=abc failed"))
+        #expect(redacted.kind == .invalid && !redacted.message.contains("abc"))
     }
 
     @Test func historyOutcomes() throws {
@@ -159,7 +181,7 @@ import Testing
         let deleted = try Self.machine.apply(.twilioCopyDeleted, to: Self.job(.linked, attempts: 1, cleanupPending: true), at: Self.now)
         #expect(!deleted.job.cleanupPending && deleted.job.twilioDeleted && deleted.job.attempts == 0)
         let kept = try Self.machine.apply(.cleanupFailed(.missing, "gone"), to: Self.job(.linked, cleanupPending: true), at: Self.now)
-        #expect(kept.job.cleanupPending && kept.job.nextAttemptAt == Self.now.addingTimeInterval(300) && kept.job.lastError == "gone")
+        #expect(kept.job.cleanupPending && kept.job.nextAttemptAt == Self.now.addingTimeInterval(2) && kept.job.lastError == "gone")
         let assigned = try Self.machine.apply(.assigned(jobID: "J-2"), to: Self.job(.unmatched, jobID: nil), at: Self.now)
         #expect(assigned.job.state == .stored && assigned.job.jobID == "J-2" && assigned.job.note == nil)
         let completed = try Self.machine.apply(.recordingCompleted(startTime: Self.t0.addingTimeInterval(5), duration: 7), to: Self.job(.absent), at: Self.now)

@@ -58,7 +58,7 @@ import Twilio
                 job.objectKey = "recordings/\(n).mp3"
                 return job
             }
-            #expect(try await subject.store.commit(jobs, under: claim) == jobs.count)
+            #expect(try await subject.store.commit(jobs, under: claim).count == jobs.count)
             stored += jobs
         }
         return stored
@@ -122,18 +122,18 @@ import Twilio
         late.state = .stored
         late.objectKey = "recordings/late.mp3"
         #expect(try await store.renew(a, lease: 600) == 0)
-        #expect(try await store.commit([late], under: a) == 0)
+        #expect(try await store.commit([late], under: a).count == 0)
         try await store.release(a)
         #expect(try await store.job(late.recordingSid)?.state == .received)
         #expect(try await store.claim(Self.transfer, jobID: nil, order: .due, limit: 1, owner: "c", lease: 60) == nil, "a's release freed b's row")
         // Someone presses "retry" while b's step runs: b's commit, when it comes, changes nothing.
         #expect(try await store.requeue(late.recordingSid, as: .received, at: subject.now))
-        #expect(try await store.commit([late], under: b) == 0)
+        #expect(try await store.commit([late], under: b).count == 0)
         #expect(try await store.job(late.recordingSid)?.state == .received)
         // A claim that holds commits, and frees the row.
         let c = try #require(try await store.claim(Self.transfer, jobID: nil, order: .due, limit: 1, owner: "c", lease: 60))
         late.nextAttemptAt = subject.now
-        #expect(try await store.commit([late], under: c) == 1)
+        #expect(try await store.commit([late], under: c).count == 1)
         let committed = try #require(try await store.job(late.recordingSid))
         #expect(committed.state == .stored && committed.objectKey == "recordings/late.mp3")
         #expect(try await store.renew(c, lease: 60) == 0, "a commit ends the claim")
@@ -148,7 +148,7 @@ import Twilio
             let claim = try #require(try await store.claim([RowFilter(state: .stored)], jobID: "J-\(n)", order: .due, limit: 1, owner: "set", lease: 60))
             var job = claim.jobs[0]
             change(&job)
-            #expect(try await store.commit([job], under: claim) == 1)
+            #expect(try await store.commit([job], under: claim).count == 1)
         }
         try await set(1) { $0.state = .received; $0.jobID = nil }
         try await set(2) { $0.state = .uploadPending; $0.pendingLineWritten = false }
@@ -314,7 +314,7 @@ import Twilio
         job.twilioDeleted = false
         job.storedAt = Self.start.addingTimeInterval(1)
         job.linkedAt = Self.start.addingTimeInterval(2)
-        #expect(try await subject.store.commit([job], under: claim) == 1)
+        #expect(try await subject.store.commit([job], under: claim).count == 1)
         #expect(try await subject.store.job(job.recordingSid) == job)
     }
 }

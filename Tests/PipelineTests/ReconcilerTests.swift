@@ -47,9 +47,9 @@ import Twilio
                 #expect(after.findings.filter(\.queued).isEmpty)
 
                 // Exactly once: one line per recording, the lost ones under their jobs.
-                #expect(PipelineFixture.urlLines(try await fixture.history("J-1001")).count == 2)
-                #expect(PipelineFixture.urlLines(try await fixture.history("J-1002")).count == 2)
-                #expect(PipelineFixture.urlLines(try await fixture.history("J-1003")).count == 1)
+                #expect(try PipelineFixture.urlLines(try await fixture.history("J-1001")).count == 2)
+                #expect(try PipelineFixture.urlLines(try await fixture.history("J-1002")).count == 2)
+                #expect(try PipelineFixture.urlLines(try await fixture.history("J-1003")).count == 1)
                 #expect(try await fixture.s3.headObject(bucket: PipelineFixture.bucket, key: deletedKey) != nil)
                 for sid in lost {
                     #expect(try await fixture.store.job(sid)?.state == .linked)
@@ -127,10 +127,10 @@ import Twilio
                 #expect(try await fixture.store.takeHistory(jobID: "J-1002", owner: "other", lease: 60) == nil)
                 let appending = Task { try await links.appendLine(for: fresh.job, url: fresh.url) }
                 try await Task.sleep(for: .milliseconds(600))
-                #expect(PipelineFixture.urlLines(try await fixture.history("J-1002")).count == 1)
+                #expect(try PipelineFixture.urlLines(try await fixture.history("J-1002")).count == 1)
                 try await fixture.store.releaseHistory(held)
                 try await appending.value
-                let lines = PipelineFixture.urlLines(try await fixture.history("J-1002"))
+                let lines = try PipelineFixture.urlLines(try await fixture.history("J-1002"))
                 #expect(lines.count == 2 && lines.last == fresh.url)
                 await #expect(throws: RecordingLinks.NotFound.self) { _ = try await links.links(for: "J-4242") }
             }

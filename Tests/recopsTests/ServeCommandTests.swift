@@ -109,14 +109,14 @@ import Twilio
                     for record in records {
                         if let job = record["fields"]?["Job ID"]?.stringValue { histories[job] = record["fields"]?["job_history"]?.stringValue ?? "" }
                     }
-                    if jobs.allSatisfy({ PipelineFixture.urlLines(histories[$0] ?? "").count >= expected[$0] ?? 0 }) { break }
-                    let now = histories.values.map { PipelineFixture.urlLines($0).count }.reduce(0, +)
+                    if try jobs.allSatisfy({ try PipelineFixture.urlLines(histories[$0] ?? "").count >= expected[$0] ?? 0 }) { break }
+                    let now = try histories.values.map { try PipelineFixture.urlLines($0).count }.reduce(0, +)
                     if now > lineCount { lineCount = now; deadline = ContinuousClock.now + .seconds(30) }
                     try await Task.sleep(for: .milliseconds(200))
                 } while ContinuousClock.now < deadline
                 var linkedKeys: [String] = []
                 for job in jobs {
-                    let urls = PipelineFixture.urlLines(histories[job] ?? "")
+                    let urls = try PipelineFixture.urlLines(histories[job] ?? "")
                     #expect(urls.count == expected[job], "\(job): \(urls.count) lines for \(expected[job] ?? 0) recordings")
                     linkedKeys += urls.compactMap { URL(string: $0)?.path }
                 }
@@ -283,7 +283,7 @@ extension ServeCommandTests {
                 #expect(link.stdout.hasPrefix("\(first.recordingSid!) J-1001 http://"))
                 let records = try await sandbox.dump()["airtable"]?["tables"]?.arrayValue?.first?["records"]?.arrayValue ?? []
                 let history = records.first { $0["fields"]?["Job ID"]?.stringValue == "J-1001" }?["fields"]?["job_history"]?.stringValue ?? ""
-                #expect(PipelineFixture.urlLines(history).count == 2)
+                #expect(try PipelineFixture.urlLines(history).count == 2)
                 let unknown = try await RecopsBinary.run(["recordings", "url", "J-4242"] + common, environment: environment)
                 #expect(unknown.status == 1)
                 #expect(unknown.stderr.contains("no stored recording has the recording SID, call SID or job id 'J-4242'"))
@@ -329,7 +329,7 @@ func eventuallyLinked(_ sandbox: LocalSandbox, job: String) async throws -> Stri
     while ContinuousClock.now < deadline {
         let records = try await sandbox.dump()["airtable"]?["tables"]?.arrayValue?.first?["records"]?.arrayValue ?? []
         let history = records.first { $0["fields"]?["Job ID"]?.stringValue == job }?["fields"]?["job_history"]?.stringValue ?? ""
-        if let line = PipelineFixture.urlLines(history).first { return line }
+        if let line = try PipelineFixture.urlLines(history).first { return line }
         try await Task.sleep(for: .milliseconds(100))
     }
     throw PipelineFixture.Unsettled(description: "no line for \(job) within 30 s")

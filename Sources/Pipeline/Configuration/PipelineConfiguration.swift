@@ -176,11 +176,15 @@ extension Duration {
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 
-    /// "15m", "24h", "90s": as a person wrote it in the spec.
+    /// "15m", "24h", "7d", "1h30m": in the spec's own units.
     var shortText: String {
-        let seconds = Int(timeInterval)
-        if seconds % 3600 == 0, seconds > 0 { return "\(seconds / 3600)h" }
-        if seconds % 60 == 0, seconds > 0 { return "\(seconds / 60)m" }
-        return "\(seconds)s"
+        var rest = Int(timeInterval)
+        guard rest > 0 else { return "0s" }
+        var text = ""
+        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] where rest >= size {
+            text += "\(rest / size)\(unit)"
+            rest %= size
+        }
+        return text
     }
 }

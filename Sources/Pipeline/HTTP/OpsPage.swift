@@ -143,7 +143,7 @@ enum OpsPage {
             let retry = job.state == .unmatched ? "needs a job: <code>recops recordings link \(sid) --job …</code>"
                 : "<form method=\"post\" action=\"/ops/retry/\(sid)\"><button type=\"submit\" aria-label=\"Retry recording \(sid) now\">Retry</button></form>"
             return [sid, escape(job.callSid), escape(job.jobID ?? "none"), escape(job.state.rawValue), escape(PipelineStatus.age(age)),
-                    String(job.attempts), "<span class=\"bad\">\(escape(job.lastError ?? ""))</span>", retry]
+                    String(job.attempts), "<span class=\"bad\">\(escape(job.lastError ?? job.note ?? ""))</span>", retry]
         }
         return table(caption: "Recordings not yet linked, oldest first", headers: ["Recording", "Call", "Job", "State", "Age", "Attempts", "Last error", "Action"],
                      rows: rows, empty: "None: every recording is linked.")

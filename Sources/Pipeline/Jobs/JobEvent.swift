@@ -6,8 +6,9 @@ public enum JobEvent: Sendable, Equatable {
     /// Downloaded from Twilio and uploaded to S3 under `key` (download and upload are one step:
     /// a downloaded file lives on one replica's disk; see `RecordingJob`).
     case stored(StoredObject)
-    /// The download or the upload failed.
-    case transferFailed(FailureKind, String)
+    /// The download or the upload failed; `jobID`: the job the call named, if known by then (so
+    /// the pending line can go out).
+    case transferFailed(FailureKind, String, jobID: String? = nil)
     /// The job's URL line is in its record's history, read back.
     case historyWritten(recordID: String)
     /// The job's pending line ("upload pending") is in its record's history, read back.
@@ -50,7 +51,7 @@ public enum JobEvent: Sendable, Equatable {
     public var name: String {
         switch self {
         case .stored: "stored"
-        case .transferFailed(let kind, _): "transfer failed (\(kind.rawValue))"
+        case .transferFailed(let kind, _, _): "transfer failed (\(kind.rawValue))"
         case .historyWritten: "history written"
         case .pendingLineWritten: "pending line written"
         case .historyFailed(let kind, _): "history failed (\(kind.rawValue))"

@@ -94,7 +94,8 @@ public struct JobStateMachine: Sendable {
                 job.note = nil
             }
 
-        case (.received, .transferFailed(let kind, let message)), (.uploadPending, .transferFailed(let kind, let message)):
+        case (.received, .transferFailed(let kind, let message, let jobID)), (.uploadPending, .transferFailed(let kind, let message, let jobID)):
+            job.jobID = original.jobID ?? jobID
             // A failure retrying cannot heal uses up the quick attempts at once: the pending line
             // and the alert go out now, and the transfer goes on at the slow end of the backoff.
             job.attempts = kind.isRetryable ? job.attempts + 1 : max(job.attempts + 1, policy.transferAttempts)
@@ -150,7 +151,7 @@ public struct JobStateMachine: Sendable {
         case (.linked, .cleanupFailed(let kind, let message)) where original.cleanupPending:
             job.attempts += 1
             job.lastError = message
-            job.nextAttemptAt = now.addingTimeInterval(kind.isRetryable ? transferDelay(afterAttempts: job.attempts) : policy.maxRetryDelay)
+            job.nextAttemptAt = now.addingTimeInterval(transferDelay(afterAttempts: job.attempts))
 
         case (.unmatched, .assigned(let jobID)) where original.objectKey != nil:
             job.state = .stored
@@ -197,14 +198,11 @@ public struct JobStateMachine: Sendable {
         min(policy.maxRetryDelay, policy.retryBase * policy.backoff.factor(afterAttempts: attempts))
     }
 
-    /// Delay before the next history attempt: a 429's pause, the slow end for a failure retrying
-    /// cannot heal, otherwise short and exponential.
+    /// Delay before the next history attempt: a 429's pause, otherwise short and exponential
+    /// whatever the kind (the history is bounded by `history_retry_within`, and a token fixed by
+    /// a person should show within a minute).
     public func historyDelay(afterAttempts attempts: Int, kind: FailureKind) -> TimeInterval {
-        switch kind {
-        case .throttled: policy.throttleDelay
-        case .transient: min(policy.maxHistoryDelay, policy.retryBase * Backoff.exponential.factor(afterAttempts: attempts))
-        case .credentials, .missing, .invalid: policy.maxHistoryDelay
-        }
+        kind == .throttled ? policy.throttleDelay : min(policy.maxHistoryDelay, policy.retryBase * Backoff.exponential.factor(afterAttempts: attempts))
     }
 
     // MARK: Eligibility

@@ -14,13 +14,14 @@ public enum FailureKind: String, Sendable, CaseIterable, Codable {
     case credentials
     /// What the step needs is not there: Twilio has no such recording, the S3 object is gone.
     case missing
-    /// The answer is wrong: an empty download, an object that does not match, every key taken, a
-    /// write another writer overwrote.
+    /// What came back is wrong: an empty download, a body S3 refused by its checksum, an object
+    /// that does not match, every key taken, a write another writer overwrote. The next answer
+    /// may well be right.
     case invalid
 
-    /// Retried on the usual schedule. The others are retried too (nothing is dropped: a person may
-    /// fix the permission), but they use up the quick attempts at once and raise the alert.
-    public var isRetryable: Bool { self == .transient || self == .throttled }
+    /// Retried on the usual schedule. The others (a person must act) are retried too, nothing is
+    /// dropped, but a transfer uses up its quick attempts at once and raises the alert.
+    public var isRetryable: Bool { self != .credentials && self != .missing }
 }
 
 /// A step's failure: its kind and a message fit for logs, the store and the operations page

@@ -79,15 +79,14 @@ public struct RecordingPipeline: Sendable {
             }
         }
         let written = try await scheduler.finish(work, with: outcome)
-        if written < outcome.count {
+        if written.count < outcome.count {
             logger.notice("a step's claim was lost (taken over or requeued): its outcome is dropped and the step runs again",
-                          metadata: ["step": "\(work.kind.rawValue)", "lost": "\(outcome.count - written)"])
-            return
+                          metadata: ["step": "\(work.kind.rawValue)", "lost": "\(outcome.count - written.count)"])
         }
-        for job in outcome where job.state == .linked && job.linkedAt == at {
+        for job in outcome where written.contains(job.recordingSid) && job.state == .linked && job.linkedAt == at {
             metrics.callbackToHistory(.milliseconds(Int64(at.timeIntervalSince(job.receivedAt) * 1000)))
         }
-        await tell(notices)
+        await tell(notices.filter { written.contains($0.1.recordingSid) })
     }
 
     /// Alerts for what a person should know; only after the commit, so an alert is never raised

@@ -24,8 +24,8 @@ struct TransferStep: Sendable {
         let started = ContinuousClock.now
         let file = dataDirectory.appendingPathComponent("downloads/\(job.recordingSid).part")
         defer { try? FileManager.default.removeItem(at: file) }
+        var jobID = job.jobID
         do {
-            var jobID = job.jobID
             if jobID == nil { jobID = try await store.call(job.callSid)?.jobID }
             try PrivateFiles.directory(file.deletingLastPathComponent())
             let size = try await twilio.downloadRecording(mediaURL: twilio.recordingMediaURL(sid: job.recordingSid, format: format.rawValue), to: file)
@@ -49,7 +49,7 @@ struct TransferStep: Sendable {
             metrics.upload(.failed)
             logger.warning("recording transfer failed", metadata: ["recording_sid": "\(job.recordingSid)", "attempt": "\(job.attempts + 1)",
                                                                    "kind": "\(failure.kind.rawValue)", "error": "\(failure.message)"])
-            return .transferFailed(failure.kind, failure.message)
+            return .transferFailed(failure.kind, failure.message, jobID: jobID)
         }
     }
 
@@ -60,7 +60,7 @@ struct TransferStep: Sendable {
         for attempt in 1...20 {
             let key = layout.key(for: job, attempt: attempt)
             do {
-                try await s3.putObject(bucket: bucket, key: key, file: file, sha256: sha256, contentType: format == .mp3 ? "audio/mpeg" : "audio/wav",
+                try await s3.putObject(bucket: bucket, key: key, file: file, sha256: sha256, contentType: "audio/mpeg",
                                        encryption: encryption, ifNoneMatch: true, metadata: ["recording-sid": job.recordingSid])
                 return key
             } catch let error as AWSError where error.status == 412 {

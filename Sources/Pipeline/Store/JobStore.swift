@@ -41,9 +41,9 @@ public protocol JobStore: Service {
     func claim(_ filters: [RowFilter], jobID: String?, order: ClaimOrder, limit: Int, owner: String, lease: TimeInterval) async throws -> RowClaim?
     /// Extends the claim's rows to the store's now + `lease`; returns how many it still holds.
     func renew(_ claim: RowClaim, lease: TimeInterval) async throws -> Int
-    /// Writes `jobs` and frees their rows, only where the claim's token still holds; returns how
-    /// many rows it wrote (fewer: the step lost them, and its outcome is dropped).
-    func commit(_ jobs: [RecordingJob], under claim: RowClaim) async throws -> Int
+    /// Writes `jobs` and frees their rows, only where the claim's token still holds; returns the
+    /// recordings it wrote (the others were lost to a takeover or a requeue: their outcome is dropped).
+    func commit(_ jobs: [RecordingJob], under claim: RowClaim) async throws -> Set<String>
     /// Frees the claim's rows, where its token still holds.
     func release(_ claim: RowClaim) async throws
     /// Frees every row and history claim `owner` holds: a restarted replica resumes its own work

@@ -24,14 +24,23 @@ public struct Scheduler: Sendable {
         let history = JobStateMachine.eligibility(.history)
         for jobID in try await store.jobsDue(history, limit: Self.historyCandidates) {
             guard let held = try await store.takeHistory(jobID: jobID, owner: owner, lease: lease) else { continue }
-            guard var rows = try await store.claim(history, jobID: jobID, order: .received, limit: Self.historyBatch, owner: owner, lease: lease) else {
+            var rows: RowClaim?
+            do {
+                rows = try await store.claim(history, jobID: jobID, order: .received, limit: Self.historyBatch, owner: owner, lease: lease)
+                // The record id found for an earlier recording of this job saves a lookup.
+                if let claimed = rows, !claimed.jobs.contains(where: { $0.recordID != nil }),
+                   let known = try await store.jobs(matching: jobID).first(where: { $0.jobID == jobID && $0.recordID != nil })?.recordID {
+                    for index in claimed.jobs.indices { rows!.jobs[index].recordID = known }
+                }
+            } catch {
+                // Given back at once: a claim left to expire would hold the job's lines for a lease.
+                if let rows { try? await store.release(rows) }
+                try? await store.releaseHistory(held)
+                throw error
+            }
+            guard let rows else {
                 try await store.releaseHistory(held)  // another replica's transfer took the rows meanwhile
                 continue
-            }
-            // The record id found for an earlier recording of this job saves a lookup.
-            if !rows.jobs.contains(where: { $0.recordID != nil }),
-               let known = try await store.jobs(matching: jobID).first(where: { $0.jobID == jobID && $0.recordID != nil })?.recordID {
-                for index in rows.jobs.indices { rows.jobs[index].recordID = known }
             }
             return .history(held, rows)
         }
@@ -50,11 +59,17 @@ public struct Scheduler: Sendable {
         return held
     }
 
-    /// Writes a step's outcome under its claims, and gives the job's history back; returns the
-    /// rows written (fewer than given: the step lost them to a takeover or a requeue).
-    public func finish(_ work: Work, with jobs: [RecordingJob]) async throws -> Int {
-        let written = jobs.isEmpty ? 0 : try await store.commit(jobs, under: work.rows)
-        if jobs.count < work.rows.jobs.count { try await store.release(work.rows) }
+    /// Writes a step's outcome under its claims, and gives the job's history back (even when the
+    /// commit fails); returns the recordings written (the others were lost to a takeover or a requeue).
+    public func finish(_ work: Work, with jobs: [RecordingJob]) async throws -> Set<String> {
+        let written: Set<String>
+        do {
+            written = jobs.isEmpty ? [] : try await store.commit(jobs, under: work.rows)
+            if jobs.count < work.rows.jobs.count { try await store.release(work.rows) }
+        } catch {
+            if case .history(let claim, _) = work { try? await store.releaseHistory(claim) }
+            throw error
+        }
         if case .history(let claim, _) = work { try await store.releaseHistory(claim) }
         return written
     }
