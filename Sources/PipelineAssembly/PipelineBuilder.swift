@@ -74,9 +74,11 @@ public struct PipelineBuilder: Sendable {
                                       limiter: connections.limiter, retry: connections.retry, logger: logger("airtable"))
         let metrics = PipelineMetrics()
         let alerts = AlertSink(webhookURL: configuration.alerts.webhookURL, transport: connections.transport, metrics: metrics, logger: logger("alerts"), now: now)
-        let pipeline = RecordingPipeline(configuration: configuration, store: jobs, s3: S3Client(aws: aws), twilio: twilio, airtable: airtable,
+        let s3 = S3Client(aws: aws)
+        let pipeline = RecordingPipeline(configuration: configuration, store: jobs, s3: s3, twilio: twilio, airtable: airtable,
                                          metrics: metrics, alerts: alerts, now: now, logger: logger("pipeline"))
-        return AssembledPipeline(pipeline: pipeline, aws: aws, readiness: readiness ?? pipeline.readinessProblems, logger: logger)
+        return AssembledPipeline(pipeline: pipeline, aws: aws, s3: s3, twilio: twilio, airtable: airtable, now: now,
+                                 readiness: readiness ?? pipeline.readinessProblems, logger: logger)
     }
 }
 
@@ -86,13 +88,35 @@ public struct AssembledPipeline: Sendable {
     public let routes: WebhookRoutes
     /// The AWS client the pipeline signs with (status reads key ages and the bucket through it).
     public let aws: AWSClient
+    let s3: S3Client
+    let twilio: TwilioClient
+    let airtable: AirtableClient
+    let now: @Sendable () -> Date
     let logger: @Sendable (String) -> Logger
 
-    init(pipeline: RecordingPipeline, aws: AWSClient, readiness: @escaping @Sendable () async -> [String], logger: @escaping @Sendable (String) -> Logger) {
+    init(pipeline: RecordingPipeline, aws: AWSClient, s3: S3Client, twilio: TwilioClient, airtable: AirtableClient, now: @escaping @Sendable () -> Date,
+         readiness: @escaping @Sendable () async -> [String], logger: @escaping @Sendable (String) -> Logger) {
         self.pipeline = pipeline
         self.aws = aws
+        self.s3 = s3
+        self.twilio = twilio
+        self.airtable = airtable
+        self.now = now
         self.logger = logger
-        routes = WebhookRoutes(pipeline: pipeline, readiness: readiness, logger: logger("webhooks"))
+        routes = WebhookRoutes(configuration: pipeline.configuration, store: pipeline.store, airtable: airtable, metrics: pipeline.metrics,
+                               now: now, readiness: readiness, logger: logger("webhooks"))
+    }
+
+    /// `recops reconcile`: Twilio's recordings against the store, S3 and the histories.
+    public func reconciler() -> Reconciler {
+        Reconciler(configuration: configuration, store: store, twilio: twilio, airtable: airtable, s3: s3, now: now)
+    }
+
+    /// `recops recordings url` and `link`.
+    public func recordingLinks() -> RecordingLinks {
+        RecordingLinks(configuration: configuration, store: store, airtable: airtable,
+                       history: HistoryWriter(airtable: airtable, settings: configuration.airtable),
+                       links: ObjectLinks(s3: s3, bucket: configuration.bucket, settings: configuration.history), now: now)
     }
 
     public var store: any JobStore { pipeline.store }
@@ -107,7 +131,7 @@ public struct AssembledPipeline: Sendable {
     /// steps) the worker beside it. `adminToken` turns the operations page on (nil: `/ops` says how).
     public func application(host: String, port: Int, adminToken: String?, runWorker: Bool = true,
                             onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let ops = OpsRoutes(pipeline: pipeline, adminToken: adminToken, logger: logger("ops"))
+        let ops = OpsRoutes(configuration: configuration, store: store, s3: s3, now: now, adminToken: adminToken, logger: logger("ops"))
         var services: [any Service] = [pipeline.store]
         if runWorker { services.append(worker()) }
         return PipelineServer.buildApplication(routes: routes, ops: ops, services: services, host: host, port: port, logger: logger("http"), onRunning: onRunning)

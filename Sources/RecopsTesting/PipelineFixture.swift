@@ -90,6 +90,8 @@ public final class PipelineFixture: Sendable {
     public let baseURL: URL
     public let s3: S3Client
     public let directory: URL
+    /// What the pipeline, its store and its AWS signer take as now.
+    public let clock: TestClock
     public var store: any JobStore { assembled.store }
     public var pipeline: RecordingPipeline { assembled.pipeline }
     public var metrics: PipelineMetrics { assembled.metrics }
@@ -154,8 +156,9 @@ public final class PipelineFixture: Sendable {
     /// base after a 429.
     public init(moto: MotoServer, sandbox: LocalSandbox, s3Endpoint: URL? = nil, twilioEndpoint: URL? = nil, airtableEndpoint: URL? = nil,
                 overrides: Overrides = Overrides(), directory: URL? = nil, runWorker: Bool = true,
-                adminToken: String? = nil, limiterPause: Duration = .seconds(1)) async throws {
+                adminToken: String? = nil, limiterPause: Duration = .seconds(1), clock: TestClock = TestClock()) async throws {
         self.sandbox = sandbox
+        self.clock = clock
         let port = freeLoopbackPort()
         let loaded = try Self.loadSpec(appURL: "http://127.0.0.1:\(port)", sandbox: sandbox)
         spec = loaded.spec
@@ -175,7 +178,7 @@ public final class PipelineFixture: Sendable {
                                                       owner: "test", dataDirectory: self.directory)
         overrides.apply(to: &configuration)
         let connections = Self.connections(moto: moto, sandbox: sandbox, limiter: limiter, s3: s3Endpoint, twilio: twilioEndpoint, airtable: airtableEndpoint)
-        assembled = try PipelineBuilder(configuration: configuration, connections: connections, now: { Date() },
+        assembled = try PipelineBuilder(configuration: configuration, connections: connections, now: { clock.now() },
                                         logger: { quietServerLogger("test.\($0)") }).build()
         s3 = S3Client(aws: moto.client())
         let (bound, task) = try await startInProcess("pipeline") { [assembled] onRunning in
@@ -278,7 +281,8 @@ public final class PipelineFixture: Sendable {
     public static func urlLines(_ history: String) throws -> [String] {
         let stamp = #"^---- \| \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \| "#
         var urls: [String] = []
-        for line in history.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) where !line.isEmpty {
+        // By newline, so "\r\n" (one `Character`) ends a line too.
+        for line in history.split(whereSeparator: \.isNewline).map(String.init) {
             if line.range(of: stamp + #"Event: Recording \| Source: IVR \| URL: \S+$"#, options: .regularExpression) != nil {
                 urls.append(String(line.split(separator: " ").last!))
             } else if line.range(of: stamp + #"Event: Recording \| Source: IVR \| Recording pending upload$"#, options: .regularExpression) == nil,

@@ -68,7 +68,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         Wiring.bootstrapLogging()
         let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
         let wiring = try PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "reconcile-\(getpid())", transport: AsyncHTTPClientTransport())
-        let reconciler = Reconciler(pipeline: wiring.pipeline)
+        let reconciler = wiring.reconciler()
         let day = DateFormatter()
         day.locale = Locale(identifier: "en_US_POSIX")
         day.timeZone = TimeZone(identifier: "UTC")
@@ -121,7 +121,7 @@ struct RecordingsCommand: AsyncParsableCommand {
             Wiring.bootstrapLogging()
             let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
             let wiring = try PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
-            let links = RecordingLinks(pipeline: wiring.pipeline)
+            let links = wiring.recordingLinks()
             do {
                 for (job, url) in try await links.links(for: identifier) {
                     print("\(job.recordingSid) \(job.jobID ?? "-") \(url)")
@@ -163,7 +163,7 @@ struct RecordingsCommand: AsyncParsableCommand {
             }
             let assigned: [RecordingJob]
             do {
-                assigned = try await RecordingLinks(pipeline: wiring.pipeline).assign(identifier, to: job)
+                assigned = try await wiring.recordingLinks().assign(identifier, to: job)
             } catch let error as RecordingLinks.NotFound {
                 Wiring.writeError("recordings link: \(error)")
                 throw CommandExit.failure

@@ -119,7 +119,7 @@ import Transport
                 let store = fixture.store
                 let job = try #require(try await store.job(sid))
                 try await proxy.add(.init(pathPrefix: "/v0/", action: .latency, latencyMs: 20_000))
-                let links = RecordingLinks(pipeline: fixture.pipeline)
+                let links = fixture.assembled.recordingLinks()
                 let append = Task { try await links.appendLine(for: job, url: "https://example.com/recording") }
                 // Wait until the append holds the job's history (a probe that gets it gives it back).
                 _ = try await eventually { () -> Bool? in

@@ -214,6 +214,25 @@ import Twilio
         #expect(steps.count == 4)
     }
 
+    /// A history step whose commit fails (here: its task was cancelled by the shutdown bound, and
+    /// the store refuses a cancelled task's writes) gives the job's history back at once, rather
+    /// than holding its lines for a lease.
+    @Test(arguments: Engine.allCases) func aFailedCommitGivesTheHistoryBack(engine: Engine) async throws {
+        let subject = try Self.subject(engine)
+        _ = try await Self.stored(subject, 1...2) { _ in "J-1" }
+        let scheduler = Scheduler(store: subject.store, owner: "a", lease: 300)
+        let work = try #require(try await scheduler.next())
+        #expect(work.kind == .history)
+        let finishing = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await scheduler.finish(work, with: work.rows.jobs)
+        }
+        let result = await finishing.result
+        if case .success = result { Issue.record("the cancelled commit went through: this engine does not refuse it, so this test proves nothing") }
+        #expect(try await subject.store.takeHistory(jobID: "J-1", owner: "b", lease: 60) != nil, "the history claim was kept")
+        #expect(try await subject.store.claim(Self.history, jobID: "J-1", order: .received, limit: 50, owner: "b", lease: 60)?.jobs.count == 2, "the rows were kept")
+    }
+
     @Test(arguments: Engine.allCases) func aRestartedReplicaReleasesItsOwnClaims(engine: Engine) async throws {
         let subject = try Self.subject(engine)
         let store = subject.store

@@ -183,7 +183,7 @@ import Transport
 
                 // A person finds the job (`recops recordings link`): the recording's line is written once, in
                 // the usual form; a job without a record is refused; a linked recording cannot be given again.
-                let links = RecordingLinks(pipeline: fixture.pipeline)
+                let links = fixture.assembled.recordingLinks()
                 await #expect(throws: RecordingLinks.NotFound.self) { _ = try await links.assign(noJob.recordingSid, to: "J-4242") }
                 #expect(try await links.assign(noJob.callSid, to: "J-1003").map(\.recordingSid) == [noJob.recordingSid])
                 let relinked = try await fixture.settle(expecting: 2)
@@ -291,7 +291,7 @@ import Transport
                 await sandbox.state.startAirtableOutage(requests: 1000)
                 for _ in 0..<20 where try await fixture.step() == nil { break }
                 #expect(try await fixture.store.countsByState() == [.stored: 2])
-                try await Task.sleep(for: .seconds(1.1))
+                fixture.clock.advance(by: 2)  // past the one-second windows
                 await fixture.pipeline.sweep.run()
                 await fixture.pipeline.sweep.run()  // still over: no second alert
                 let received = try await eventually { alerts.received.count >= 3 ? alerts.received : nil }

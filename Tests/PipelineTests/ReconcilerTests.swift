@@ -31,7 +31,7 @@ import Twilio
                 let record = try #require(try await airtable.findRecord(base: sandbox.seed.baseID, table: "Jobs", field: "Job ID", equals: "J-1003"))
                 try await airtable.updateRecord(base: sandbox.seed.baseID, table: "Jobs", id: record.id, fields: ["job_history": .string("")])
 
-                let reconciler = Reconciler(pipeline: fixture.pipeline)
+                let reconciler = fixture.assembled.reconciler()
                 let report = try await reconciler.run(since: nil, until: nil, repair: false)
                 #expect(report.checked == 5)
                 let problems = Dictionary(uniqueKeysWithValues: report.missing.map { ($0.recordingSid, $0.problem) })
@@ -64,11 +64,11 @@ import Twilio
                 // A one-second retry window, and no worker yet: the callbacks wait in the store.
                 let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(historyRetryWithin: .seconds(1)), runWorker: false)
                 let (waiting, _) = try await fixture.recordedCall(job: "J-1001")
-                let reconciler = Reconciler(pipeline: fixture.pipeline)
+                let reconciler = fixture.assembled.reconciler()
                 let fresh = try await reconciler.run(since: nil, until: nil, repair: false)
                 #expect(fresh.missing.isEmpty && fresh.findings.map(\.problem) == [.inProgress])
                 #expect(fresh.text.hasSuffix("Nothing missing of 1 recordings; 1 still on their way to S3 or the history."))
-                try await Task.sleep(for: .seconds(1.1))
+                fixture.clock.advance(by: 2)  // past the one-second retry window
                 let late = try await reconciler.run(since: nil, until: nil, repair: true)
                 #expect(late.missing.map(\.problem) == [.overdue] && late.findings.first?.queued == true, "\(late.text)")
                 #expect(late.findings.first?.recordingSid == waiting)
@@ -116,10 +116,10 @@ import Twilio
                 #expect(status.json["success_rate"] == .number(0.5))
 
                 // A fresh link for the call, and on request a second line carrying it.
-                let links = RecordingLinks(pipeline: fixture.pipeline)
+                let links = fixture.assembled.recordingLinks()
                 let found = try await links.links(for: callSid)
                 #expect(found.map(\.job.recordingSid) == [sid])
-                try await Task.sleep(for: .seconds(1.1))  // a new signing second: a new URL
+                fixture.clock.advance(by: 1.1)  // a new signing second: a new URL
                 let fresh = try #require(try await links.links(for: "J-1002").first)
                 #expect(fresh.url != found[0].url)
                 // While a worker holds J-1002's history, the command waits its turn.

@@ -22,14 +22,22 @@ import Twilio
 /// Sessions live in this process: with several replicas behind a load balancer, sign in with the
 /// bearer token or pin the page to one replica.
 public struct OpsRoutes: Sendable {
-    let pipeline: RecordingPipeline
+    let configuration: PipelineConfiguration
+    let store: any JobStore
+    /// For the bucket's size and (through its client) the IAM user's key ages.
+    let s3: S3Client
+    let now: @Sendable () -> Date
     let adminToken: String?
     let logger: Logger
     let sessions: OpsSessions
     private let cache = Locked<(at: Date, storage: Result<(objects: Int, bytes: Int), PipelineStatus.StatusError>, keys: Result<[(id: String, active: Bool, ageDays: Int)], PipelineStatus.StatusError>)?>(nil)
 
-    public init(pipeline: RecordingPipeline, adminToken: String?, logger: Logger, sessions: OpsSessions = OpsSessions()) {
-        self.pipeline = pipeline
+    public init(configuration: PipelineConfiguration, store: any JobStore, s3: S3Client, now: @escaping @Sendable () -> Date, adminToken: String?,
+                logger: Logger, sessions: OpsSessions = OpsSessions()) {
+        self.configuration = configuration
+        self.store = store
+        self.s3 = s3
+        self.now = now
         self.adminToken = adminToken.flatMap { $0.isEmpty ? nil : $0 }
         self.logger = logger
         self.sessions = sessions
@@ -51,7 +59,7 @@ public struct OpsRoutes: Sendable {
            TwilioSignature.constantTimeEqual(String(header.dropFirst(7)), adminToken) {
             return true
         }
-        return sessionID(request).map { sessions.isValid($0, now: pipeline.now()) } ?? false
+        return sessionID(request).map { sessions.isValid($0, now: now()) } ?? false
     }
 
     /// A POST a browser sent from another site (or a frame of one) is refused: `Sec-Fetch-Site`
@@ -84,7 +92,7 @@ public struct OpsRoutes: Sendable {
             guard adminToken != nil else { return Self.disabled }
             let crossSite = Self.isCrossSite(request)
             let client = context.clientAddress + (crossSite ? " (cross-site)" : "")
-            if let wait = sessions.attempt(client, now: pipeline.now()) {
+            if let wait = sessions.attempt(client, now: now()) {
                 logger.warning("operations page: sign-ins throttled", metadata: ["client": "\(client)"])
                 var response = Self.html(OpsPage.login(error: "Too many wrong tokens from this address: try again in \(wait) s."), status: .tooManyRequests)
                 response.headers[.retryAfter] = String(wait)
@@ -98,8 +106,8 @@ public struct OpsRoutes: Sendable {
                 return crossSite ? Self.crossSite : Self.html(OpsPage.login(error: "That token is not the admin token."), status: .unauthorized)
             }
             sessions.succeeded(client)
-            let session = sessions.create(now: pipeline.now())
-            let secure = pipeline.configuration.appURL.hasPrefix("https://") ? "; Secure" : ""
+            let session = sessions.create(now: now())
+            let secure = configuration.appURL.hasPrefix("https://") ? "; Secure" : ""
             return Self.secured(Response(status: .seeOther, headers: [
                 .location: "/ops", .cacheControl: "no-store",
                 .setCookie: "\(Self.cookieName)=\(session); Path=/ops; HttpOnly; SameSite=Lax; Max-Age=\(Int(OpsSessions.lifetime))\(secure)",
@@ -116,10 +124,10 @@ public struct OpsRoutes: Sendable {
             guard !Self.isCrossSite(request) else { return Self.crossSite }
             guard isAuthorized(request) else { return Self.html(OpsPage.login(error: "Sign in to retry."), status: .unauthorized) }
             let sid = context.parameters.get("sid") ?? ""
-            guard RecordingCallback.isSid(sid, prefix: "RE"), let job = try await pipeline.store.job(sid), job.state.isOpen else {
+            guard RecordingCallback.isSid(sid, prefix: "RE"), let job = try await store.job(sid), job.state.isOpen else {
                 return Self.html(OpsPage.document(title: "recops operations", body: "<h1>recops operations</h1><p role=\"alert\">No recording \(OpsPage.escape(sid)) is waiting to be retried.</p><p><a href=\"/ops\">Back</a></p>"), status: .notFound)
             }
-            _ = try await pipeline.store.requeue(sid, as: job.state, at: pipeline.now())
+            _ = try await store.requeue(sid, as: job.state, at: now())
             logger.notice("operations page: retry queued", metadata: ["recording_sid": "\(sid)"])
             return Self.secured(Response(status: .seeOther, headers: [.location: "/ops?retried=\(sid)"]))
         }
@@ -127,12 +135,12 @@ public struct OpsRoutes: Sendable {
 
     /// The page's numbers; the bucket listing and key ages are refreshed at most every 5 minutes.
     func status() async throws -> PipelineStatus {
-        let now = pipeline.now()
+        let now = now()
         let cached = cache.value.flatMap { now.timeIntervalSince($0.at) < 300 ? $0 : nil }
         var status = try await PipelineStatus.collect(
-            store: pipeline.store, now: now, bucket: pipeline.configuration.bucket,
-            s3: cached == nil ? pipeline.s3 : nil, iam: cached == nil ? IAMClient(aws: pipeline.s3.aws) : nil, user: pipeline.configuration.iamUser,
-            stallAfter: pipeline.configuration.historyStallAfter)
+            store: store, now: now, bucket: configuration.bucket,
+            s3: cached == nil ? s3 : nil, iam: cached == nil ? IAMClient(aws: s3.aws) : nil, user: configuration.iamUser,
+            stallAfter: configuration.historyStallAfter)
         if let cached {
             status.storage = cached.storage
             status.keys = cached.keys

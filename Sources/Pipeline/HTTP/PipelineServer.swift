@@ -34,8 +34,8 @@ public enum PipelineServer {
     /// The listener keeps `limits`: header, body and idle deadlines, and a connection cap.
     public static func buildApplication(routes: WebhookRoutes, ops: OpsRoutes? = nil, services: [any Service], host: String, port: Int, logger: Logger,
                                         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let limits = routes.pipeline.configuration.limits
-        let metrics = routes.pipeline.metrics
+        let limits = routes.configuration.limits
+        let metrics = routes.metrics
         var app = Application(
             router: buildRouter(routes: routes, ops: ops),
             server: .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limits: limits) { metrics.connectionTimedOut($0) }])),

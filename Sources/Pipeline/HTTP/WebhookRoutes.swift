@@ -14,22 +14,28 @@ import Twilio
 /// callback is answered 2xx only after the store has committed it, and nothing slow happens
 /// before the answer: the worker does the rest.
 public struct WebhookRoutes: Sendable {
-    let pipeline: RecordingPipeline
+    let configuration: PipelineConfiguration
+    let store: any JobStore
+    /// For the voice webhook's job lookup.
+    let airtable: AirtableClient
+    let metrics: PipelineMetrics
+    let now: @Sendable () -> Date
     let readiness: ReadinessCache
     let logger: Logger
 
     /// `readiness` returns the problems that make the service unready (none: ready). Its answer
     /// is reused for `limits.readinessCache`: each check costs an S3 request (a billable
     /// CloudTrail data event on AWS) and a store write, and `/readyz` is unauthenticated.
-    public init(pipeline: RecordingPipeline, readiness: @escaping @Sendable () async -> [String], logger: Logger) {
-        self.pipeline = pipeline
-        self.readiness = ReadinessCache(ttl: pipeline.configuration.limits.readinessCache, check: readiness)
+    public init(configuration: PipelineConfiguration, store: any JobStore, airtable: AirtableClient, metrics: PipelineMetrics,
+                now: @escaping @Sendable () -> Date, readiness: @escaping @Sendable () async -> [String], logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.airtable = airtable
+        self.metrics = metrics
+        self.now = now
+        self.readiness = ReadinessCache(ttl: configuration.limits.readinessCache, check: readiness)
         self.logger = logger
     }
-
-    var configuration: PipelineConfiguration { pipeline.configuration }
-    var store: any JobStore { pipeline.store }
-    var metrics: PipelineMetrics { pipeline.metrics }
 
     public func add(to router: Router<PipelineRequestContext>) {
         router.post("/api/twilio/voice") { request, _ in
@@ -171,7 +177,7 @@ public struct WebhookRoutes: Sendable {
         }
         do {
             try await store.recordCall(CallRecord(callSid: callSid, from: parameters["From"], to: parameters["To"], jobID: jobID,
-                                                  status: status, startedAt: pipeline.now()))
+                                                  status: status, startedAt: now()))
             return nil
         } catch {
             logger.error("cannot store the call: \(Redaction.message(error))")
@@ -186,7 +192,7 @@ public struct WebhookRoutes: Sendable {
     private func lookUp(_ jobID: String) async -> Lookup {
         let settings = configuration.airtable
         let timeout = configuration.lookupTimeout
-        let client = pipeline.airtable
+        let client = airtable
         return await withTaskGroup(of: Lookup.self) { group in
             group.addTask {
                 do {
@@ -236,7 +242,7 @@ public struct WebhookRoutes: Sendable {
         }
         guard callback.status != .inProgress else { return Response(status: .noContent) }
         do {
-            let isNew = try await store.accept(callback, at: pipeline.now())
+            let isNew = try await store.accept(callback, at: now())
             metrics.callback(.recording, isNew ? .accepted : .duplicate)
             logger.info("recording callback stored", metadata: ["recording_sid": "\(callback.recordingSid)", "status": "\(callback.status.rawValue)", "new": "\(isNew)"])
             return Response(status: .noContent)
@@ -254,7 +260,7 @@ public struct WebhookRoutes: Sendable {
             return Self.text(.badRequest, "CallSid is missing or malformed, or CallStatus is not one of Twilio's call statuses\n")
         }
         do {
-            try await store.setCallStatus(callSid: callSid, status: status, at: pipeline.now())
+            try await store.setCallStatus(callSid: callSid, status: status, at: now())
             metrics.callback(.status, .accepted)
             return Response(status: .noContent)
         } catch {

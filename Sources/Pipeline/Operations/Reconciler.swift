@@ -1,3 +1,4 @@
+import Airtable
 import AWS
 import Foundation
 import RecopsBase
@@ -45,17 +46,26 @@ public struct Reconciler: Sendable {
         public var missing: [Finding] { findings.filter { $0.problem.isMissing } }
     }
 
-    let pipeline: RecordingPipeline
+    let configuration: PipelineConfiguration
+    let store: any JobStore
+    let twilio: TwilioClient
+    let airtable: AirtableClient
+    let s3: S3Client
+    let now: @Sendable () -> Date
 
-    public init(pipeline: RecordingPipeline) {
-        self.pipeline = pipeline
+    public init(configuration: PipelineConfiguration, store: any JobStore, twilio: TwilioClient, airtable: AirtableClient, s3: S3Client,
+                now: @escaping @Sendable () -> Date) {
+        self.configuration = configuration
+        self.store = store
+        self.twilio = twilio
+        self.airtable = airtable
+        self.s3 = s3
+        self.now = now
     }
 
     /// `since`/`until`: days (YYYY-MM-DD, Twilio filters recordings by creation day).
     public func run(since: String?, until: String?, repair: Bool) async throws -> Report {
-        let configuration = pipeline.configuration
-        let store = pipeline.store
-        let recordings = try await pipeline.twilio.recordings(createdAfter: since, createdBefore: until)
+        let recordings = try await twilio.recordings(createdAfter: since, createdBefore: until)
             .filter { ($0.status ?? "completed") == "completed" }
         var findings: [Finding] = []
         var linked: [RecordingJob] = []
@@ -64,17 +74,17 @@ public struct Reconciler: Sendable {
                 var finding = Finding(recordingSid: recording.sid, callSid: recording.callSid, jobID: try await store.call(recording.callSid)?.jobID,
                                       problem: .notReceived, detail: "Twilio holds it; the service never stored its callback")
                 if repair {
-                    let start = recording.startTime.flatMap(RecordingCallback.parseRFC2822) ?? pipeline.now()
+                    let start = recording.startTime.flatMap(RecordingCallback.parseRFC2822) ?? now()
                     let callback = RecordingCallback(accountSid: recording.accountSid ?? configuration.accountSID, callSid: recording.callSid,
                                                      recordingSid: recording.sid, status: .completed, duration: recording.duration.flatMap(Int.init), startTime: start)
-                    finding.queued = try await store.accept(callback, at: pipeline.now())
+                    finding.queued = try await store.accept(callback, at: now())
                 }
                 findings.append(finding)
                 continue
             }
             switch job.state {
             case .received, .stored:
-                let age = pipeline.now().timeIntervalSince(job.receivedAt)
+                let age = now().timeIntervalSince(job.receivedAt)
                 guard age > configuration.history.retryWithin.timeInterval else {
                     findings.append(Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .inProgress, detail: job.state.rawValue))
                     continue
@@ -82,7 +92,7 @@ public struct Reconciler: Sendable {
                 var finding = Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .overdue,
                                       detail: "\(job.state.rawValue) for \(Int(age / 60)) min\(job.lastError.map { ": \($0)" } ?? "")")
                 // Due again now, whatever its backoff had reached.
-                if repair { finding.queued = try await store.requeue(job.recordingSid, as: job.state, at: pipeline.now()) }
+                if repair { finding.queued = try await store.requeue(job.recordingSid, as: job.state, at: now()) }
                 findings.append(finding)
             case .uploadPending:
                 findings.append(Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .pendingUpload, detail: job.lastError ?? ""))
@@ -93,7 +103,7 @@ public struct Reconciler: Sendable {
                 if let finding = try await checkObject(job) {
                     var finding = finding
                     if repair, finding.problem == .notStored {
-                        finding.queued = try await store.requeue(job.recordingSid, as: .received, at: pipeline.now())
+                        finding.queued = try await store.requeue(job.recordingSid, as: .received, at: now())
                     }
                     findings.append(finding)
                 } else {
@@ -105,12 +115,12 @@ public struct Reconciler: Sendable {
         }
         for (jobID, jobs) in Dictionary(grouping: linked, by: { $0.jobID ?? "" }) {
             let settings = configuration.airtable
-            let history = try await pipeline.airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID)?
+            let history = try await airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID)?
                 .fields[settings.historyField]?.stringValue ?? ""
             for job in jobs where !HistoryWriter.contains(history, RecordingLayout.marker(forKey: job.objectKey ?? "")) {
                 var finding = Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: jobID, problem: .notLinked,
                                       detail: "no line for \(job.objectKey ?? "?") in \(jobID)'s \(settings.historyField)")
-                if repair { finding.queued = try await store.requeue(job.recordingSid, as: .stored, at: pipeline.now()) }
+                if repair { finding.queued = try await store.requeue(job.recordingSid, as: .stored, at: now()) }
                 findings.append(finding)
             }
         }
@@ -119,11 +129,10 @@ public struct Reconciler: Sendable {
 
     /// The object is there, encrypted as declared, and as large as what was downloaded.
     private func checkObject(_ job: RecordingJob) async throws -> Finding? {
-        let configuration = pipeline.configuration
         func finding(_ problem: Problem, _ detail: String) -> Finding {
             Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: problem, detail: detail)
         }
-        guard let key = job.objectKey, let info = try await pipeline.s3.headObject(bucket: configuration.bucket, key: key) else {
+        guard let key = job.objectKey, let info = try await s3.headObject(bucket: configuration.bucket, key: key) else {
             return finding(.notStored, "s3://\(configuration.bucket)/\(job.objectKey ?? "?") is missing")
         }
         guard let algorithm = info.serverSideEncryption else {

@@ -1,12 +1,24 @@
+import Airtable
 import Foundation
 
 /// `recops recordings url`: fresh links to stored recordings ("regenerate signed URL on demand"),
 /// and on request one more history line carrying the new link.
 public struct RecordingLinks: Sendable {
-    let pipeline: RecordingPipeline
+    let configuration: PipelineConfiguration
+    let store: any JobStore
+    let airtable: AirtableClient
+    let history: HistoryWriter
+    let links: ObjectLinks
+    let now: @Sendable () -> Date
 
-    public init(pipeline: RecordingPipeline) {
-        self.pipeline = pipeline
+    public init(configuration: PipelineConfiguration, store: any JobStore, airtable: AirtableClient, history: HistoryWriter, links: ObjectLinks,
+                now: @escaping @Sendable () -> Date) {
+        self.configuration = configuration
+        self.store = store
+        self.airtable = airtable
+        self.history = history
+        self.links = links
+        self.now = now
     }
 
     public struct NotFound: Error, CustomStringConvertible {
@@ -15,11 +27,11 @@ public struct RecordingLinks: Sendable {
 
     /// The stored recordings a recording SID, call SID or job id names, each with a fresh link.
     public func links(for identifier: String) async throws -> [(job: RecordingJob, url: String)] {
-        let jobs = try await pipeline.store.jobs(matching: identifier).filter { $0.objectKey != nil && [.stored, .linked, .unmatched].contains($0.state) }
+        let jobs = try await store.jobs(matching: identifier).filter { $0.objectKey != nil && [.stored, .linked, .unmatched].contains($0.state) }
         guard !jobs.isEmpty else {
             throw NotFound(description: "no stored recording has the recording SID, call SID or job id '\(identifier)'")
         }
-        return jobs.map { ($0, pipeline.objectLink($0.objectKey!)) }
+        return jobs.map { ($0, links.link(forKey: $0.objectKey!)) }
     }
 
     /// Appends the line with `url` to the job's history (read, append, PATCH, confirm: the
@@ -28,7 +40,7 @@ public struct RecordingLinks: Sendable {
     /// running service never writes the same record at once; waits up to `wait` for it.
     public func appendLine(for job: RecordingJob, url: String, wait: Duration = .seconds(60)) async throws {
         guard let jobID = job.jobID else { throw NotFound(description: "\(job.recordingSid) belongs to no job") }
-        let store = pipeline.store, owner = pipeline.configuration.owner
+        let owner = configuration.owner
         let deadline = ContinuousClock.now + wait
         var held = try await store.takeHistory(jobID: jobID, owner: owner, lease: 120)
         while held == nil {
@@ -41,9 +53,9 @@ public struct RecordingLinks: Sendable {
         let claim = held!
         let release = { await Task { try await store.releaseHistory(claim) }.result }
         do {
-            let line = RecordingLayout(settings: pipeline.configuration.history).historyLine(for: job, url: url)
-            guard try await pipeline.history.append([.always(line)], jobID: jobID, knownRecordID: job.recordID) != nil else {
-                let settings = pipeline.configuration.airtable
+            let line = RecordingLayout(settings: configuration.history).historyLine(for: job, url: url)
+            guard try await history.append([.always(line)], jobID: jobID, knownRecordID: job.recordID) != nil else {
+                let settings = configuration.airtable
                 throw NotFound(description: "no record in \(settings.table) has \(settings.jobIdField) = \(jobID)")
             }
         } catch let failure as StepFailure where failure.kind == .invalid {
@@ -59,16 +71,16 @@ public struct RecordingLinks: Sendable {
     /// Gives the unmatched recordings a recording SID or call SID names to `jobID`, once its
     /// record is found in Airtable; the history step then writes their lines as for any other.
     public func assign(_ identifier: String, to jobID: String) async throws -> [RecordingJob] {
-        let unmatched = try await pipeline.store.jobs(matching: identifier).filter { $0.state == .unmatched && $0.objectKey != nil }
+        let unmatched = try await store.jobs(matching: identifier).filter { $0.state == .unmatched && $0.objectKey != nil }
         guard !unmatched.isEmpty else {
             throw NotFound(description: "no unmatched stored recording has the recording SID or call SID '\(identifier)'")
         }
-        let settings = pipeline.configuration.airtable
-        guard try await pipeline.airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID) != nil else {
+        let settings = configuration.airtable
+        guard try await airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID) != nil else {
             throw NotFound(description: "no record in \(settings.table) has \(settings.jobIdField) = \(jobID)")
         }
         var assigned: [RecordingJob] = []
-        for job in unmatched where try await pipeline.store.assign(job.recordingSid, jobID: jobID, at: pipeline.now()) {
+        for job in unmatched where try await store.assign(job.recordingSid, jobID: jobID, at: now()) {
             assigned.append(job)
         }
         return assigned

@@ -14,16 +14,11 @@ public struct RecordingPipeline: Sendable {
     public let scheduler: Scheduler
     public let machine: JobStateMachine
     public let metrics: PipelineMetrics
-    public let links: ObjectLinks
-    public let history: HistoryWriter
     public let sweep: AlertSweep
-    /// Airtable, for the voice webhook's job lookup and `recordings link`.
-    public let airtable: AirtableClient
     let transfer: TransferStep
     let historyStep: HistoryStep
     let cleanup: CleanupStep
     let s3: S3Client
-    let twilio: TwilioClient
     let alerts: AlertSink
     public let now: @Sendable () -> Date
     let logger: Logger
@@ -33,8 +28,6 @@ public struct RecordingPipeline: Sendable {
         self.configuration = configuration
         self.store = store
         self.s3 = s3
-        self.twilio = twilio
-        self.airtable = airtable
         self.metrics = metrics
         self.alerts = alerts
         self.now = now
@@ -44,8 +37,8 @@ public struct RecordingPipeline: Sendable {
         policy.deleteFromTwilio = configuration.recording.deleteFromTwilioAfterUpload
         machine = JobStateMachine(policy: policy)
         scheduler = Scheduler(store: store, owner: configuration.owner, lease: configuration.lease)
-        links = ObjectLinks(s3: s3, bucket: configuration.bucket, settings: configuration.history)
-        history = HistoryWriter(airtable: airtable, settings: configuration.airtable)
+        let links = ObjectLinks(s3: s3, bucket: configuration.bucket, settings: configuration.history)
+        let history = HistoryWriter(airtable: airtable, settings: configuration.airtable)
         transfer = TransferStep(store: store, twilio: twilio, s3: s3, bucket: configuration.bucket, encryption: configuration.encryption,
                                 format: configuration.recording.format, dataDirectory: configuration.dataDirectory, layout: layout,
                                 metrics: metrics, logger: logger)
@@ -132,10 +125,5 @@ public struct RecordingPipeline: Sendable {
             problems.append("s3: \(Redaction.message(error))")
         }
         return problems
-    }
-
-    /// What the history links for `key` (see `ObjectLinks`).
-    public func objectLink(_ key: String) -> String {
-        links.link(forKey: key)
     }
 }

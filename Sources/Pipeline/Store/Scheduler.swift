@@ -34,8 +34,7 @@ public struct Scheduler: Sendable {
                 }
             } catch {
                 // Given back at once: a claim left to expire would hold the job's lines for a lease.
-                if let rows { try? await store.release(rows) }
-                try? await store.releaseHistory(held)
+                await giveBack(rows, held)
                 throw error
             }
             guard let rows else {
@@ -67,11 +66,23 @@ public struct Scheduler: Sendable {
             written = jobs.isEmpty ? [] : try await store.commit(jobs, under: work.rows)
             if jobs.count < work.rows.jobs.count { try await store.release(work.rows) }
         } catch {
-            if case .history(let claim, _) = work { try? await store.releaseHistory(claim) }
+            // The rows too: the step runs again at once, not after its lease.
+            var history: HistoryClaim?
+            if case .history(let claim, _) = work { history = claim }
+            await giveBack(work.rows, history)
             throw error
         }
         if case .history(let claim, _) = work { try await store.releaseHistory(claim) }
         return written
+    }
+
+    /// Releases claims after a failure, in a task of its own: a store may refuse a cancelled
+    /// task's writes (the shutdown bound cancels steps), and the claims must go back all the same.
+    private func giveBack(_ rows: RowClaim?, _ history: HistoryClaim?) async {
+        await Task { [store] in
+            if let rows { try? await store.release(rows) }
+            if let history { try? await store.releaseHistory(history) }
+        }.value
     }
 
     /// Gives a step's claims back unchanged.
