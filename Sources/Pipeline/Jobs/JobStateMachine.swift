@@ -214,11 +214,6 @@ public struct JobStateMachine: Sendable {
         StepKind.allCases.first { kind in eligibility(kind).contains { $0.matches(job) } }
     }
 
-    /// The step `job` is due for at `now`.
-    public static func due(_ job: RecordingJob, at now: Date) -> StepKind? {
-        job.nextAttemptAt <= now ? step(for: job) : nil
-    }
-
     /// The rows a step may claim, as filters both store engines translate (any one matches).
     public static func eligibility(_ kind: StepKind) -> [RowFilter] {
         switch kind {
