@@ -124,7 +124,8 @@ public struct AssembledPipeline: Sendable {
     public var configuration: PipelineConfiguration { pipeline.configuration }
 
     public func worker() -> RecordingWorker {
-        RecordingWorker(pipeline: pipeline, logger: logger("worker"))
+        RecordingWorker(configuration: configuration, store: store, scheduler: pipeline.scheduler, sweep: pipeline.sweep, steps: pipeline,
+                        logger: logger("worker"))
     }
 
     /// The HTTP application with the store and (unless `runWorker` is false: a test drives the

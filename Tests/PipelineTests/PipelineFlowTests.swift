@@ -159,6 +159,32 @@ import Transport
         }
     }
 
+    /// A history step that loses one of its rows to a requeue (the retry button) mid-step still
+    /// commits the others, and tells a person about those, and only those.
+    @Test func alertsFollowTheRowsACommitWrote() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let alerts = try await AlertReceiver()
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(alertWebhook: URL(string: alerts.url)!), runWorker: false)
+                let first = try await fixture.recordedCall(job: "J-9999").recordingSid
+                let second = try await fixture.recordedCall(job: "J-9999").recordingSid
+                // Both stored first (transfers only), so one history step holds both.
+                for _ in 0..<2 {
+                    let claim = try #require(try await fixture.store.claim(JobStateMachine.eligibility(.transfer), jobID: nil, order: .due, limit: 1, owner: "test", lease: 60))
+                    try await fixture.pipeline.perform(.transfer(claim))
+                }
+                let work = try #require(try await fixture.pipeline.scheduler.next())
+                #expect(work.kind == .history && Set(work.rows.recordingSids) == [first, second])
+                #expect(try await fixture.store.requeue(second, as: .stored, at: Date()))
+                try await fixture.pipeline.perform(work)
+                #expect(try await fixture.store.job(first)?.state == .unmatched)
+                #expect(try await fixture.store.job(second)?.state == .stored, "the requeue won over the step's commit")
+                let received = try await eventually { alerts.received.first { $0["alert"] == .string("unmatched") } }
+                #expect(received["recording_sids"] == .string(first))
+            }
+        }
+    }
+
     @Test func callsWithoutAKnownJobAreStoredKeptAndReported() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in

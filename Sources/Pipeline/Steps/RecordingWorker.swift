@@ -9,21 +9,29 @@ import ServiceLifecycle
 /// It starts by releasing this replica's own claims, so work a crash interrupted resumes at once
 /// instead of waiting for the leases to expire.
 public struct RecordingWorker: Service, CustomStringConvertible {
-    let pipeline: RecordingPipeline
+    let configuration: PipelineConfiguration
+    let store: any JobStore
+    let scheduler: Scheduler
+    let sweep: AlertSweep
+    /// Runs a claimed step and commits it.
+    let steps: RecordingPipeline
     let logger: Logger
 
-    public init(pipeline: RecordingPipeline, logger: Logger) {
-        self.pipeline = pipeline
+    public init(configuration: PipelineConfiguration, store: any JobStore, scheduler: Scheduler, sweep: AlertSweep, steps: RecordingPipeline, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.scheduler = scheduler
+        self.sweep = sweep
+        self.steps = steps
         self.logger = logger
     }
 
     /// ServiceLifecycle logs its services; the default description would print the whole
     /// configuration, secrets included.
-    public var description: String { "RecordingWorker(owner: \(pipeline.configuration.owner))" }
+    public var description: String { "RecordingWorker(owner: \(configuration.owner))" }
 
     public func run() async throws {
-        let configuration = pipeline.configuration
-        let store = pipeline.store
+        let configuration = configuration
         let resumed = try await store.releaseClaims(owner: configuration.owner)
         if resumed > 0 { logger.notice("resuming \(resumed) interrupted step(s)") }
         let stopping = Locked(false)
@@ -34,7 +42,7 @@ public struct RecordingWorker: Service, CustomStringConvertible {
                 while !stopping.value, !Task.isCancelled {
                     if lastSweep.map({ ContinuousClock.now - $0 >= configuration.sweepInterval }) ?? true {
                         lastSweep = .now
-                        group.addTask { await pipeline.sweep.run() }
+                        group.addTask { await sweep.run() }
                     }
                     guard inFlight.value < configuration.concurrency else {
                         try? await Task.sleep(for: .milliseconds(5))
@@ -42,7 +50,7 @@ public struct RecordingWorker: Service, CustomStringConvertible {
                     }
                     let work: Work?
                     do {
-                        work = try await pipeline.scheduler.next()
+                        work = try await scheduler.next()
                     } catch {
                         logger.error("cannot claim work: \(Redaction.message(error))")
                         try? await Task.sleep(for: .seconds(1))
@@ -58,7 +66,7 @@ public struct RecordingWorker: Service, CustomStringConvertible {
                         await withTaskGroup(of: Void.self) { step in
                             step.addTask {
                                 do {
-                                    try await pipeline.perform(work)
+                                    try await steps.perform(work)
                                 } catch {
                                     // The claim expires or is released on restart; the step runs again.
                                     logger.error("cannot commit a step: \(Redaction.message(error))")
@@ -88,7 +96,7 @@ public struct RecordingWorker: Service, CustomStringConvertible {
                 return
             }
             do {
-                if try await !pipeline.scheduler.renew(work) {
+                if try await !scheduler.renew(work) {
                     logger.warning("a step's claim was lost while it ran: its outcome will be dropped", metadata: ["step": "\(work.kind.rawValue)"])
                 }
             } catch {
