@@ -1,9 +1,9 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // One library target per layer (see ../shared/STYLE.md); dependencies flow one way:
 // RecopsBase → Spec → clients (AWS, Twilio, Airtable) → Provision → Verify → Pipeline →
-// SQLiteStore (an engine of Pipeline's JobStore) → PipelineAssembly → recops.
+// SQLiteStore and PostgresStore (engines of Pipeline's JobStore) → PipelineAssembly → recops.
 let package = Package(
     name: "recops",
     platforms: [.macOS(.v15)],
@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // JSONValue and Locked: shared by the clients, the spec and the pipeline, so none of them
@@ -101,12 +102,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The shared JobStore engine for several replicas (PostgreSQL through postgres-nio), and
+        // the Airtable budget all replicas draw from.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "Pipeline", "Twilio", "Airtable", "RecopsBase",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The one place the pipeline is put together from the spec: store, clients, steps,
         // worker, application. `serve`, the commands and the test fixtures all call it.
         .target(
             name: "PipelineAssembly",
             dependencies: [
-                "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Pipeline", "SQLiteStore",
+                "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Pipeline", "SQLiteStore", "PostgresStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,7 +128,8 @@ let package = Package(
         .target(
             name: "RecopsTesting",
             dependencies: [
-                "Spec", "AWS", "Transport", "Provision", "Sandbox", "Twilio", "Airtable", "Pipeline", "PipelineAssembly", "SQLiteStore",
+                "Spec", "AWS", "Transport", "Provision", "Sandbox", "Twilio", "Airtable", "Pipeline", "PipelineAssembly", "SQLiteStore", "PostgresStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -145,12 +158,13 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "PipelineAssembly", "SQLiteStore", "RecopsBase", "Spec", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "RecopsTesting",
+                "Pipeline", "PipelineAssembly", "SQLiteStore", "PostgresStore", "RecopsBase", "Spec", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "RecopsTesting",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "recopsTests", dependencies: ["recops", "Spec", "RecopsTesting", "Pipeline", "SQLiteStore", "Sandbox", "Twilio", "Transport"]),
+        .testTarget(name: "recopsTests", dependencies: ["recops", "Spec", "RecopsTesting", "Pipeline", "SQLiteStore", "PostgresStore", "Sandbox", "Twilio", "Transport"]),
     ]
 )

@@ -27,13 +27,13 @@ public struct AirtableClient: Sendable, CustomStringConvertible {
     let token: String
     public let baseURL: URL
     let transport: any HTTPTransport
-    let limiter: RateLimiter
+    let limiter: any RequestBudget
     let retry: RetryPolicy
     let logger: Logger
 
-    /// `limiter` is shared by every client of the process, so all of them together keep to the
-    /// base's limit.
-    public init(token: String, baseURL: URL = defaultBaseURL, transport: any HTTPTransport, limiter: RateLimiter,
+    /// `limiter` is shared by every client of the process (and, when it is a shared budget, of
+    /// every replica), so all of them together keep to the base's limit.
+    public init(token: String, baseURL: URL = defaultBaseURL, transport: any HTTPTransport, limiter: any RequestBudget,
                 retry: RetryPolicy = RetryPolicy(maxAttempts: 4), logger: Logger) {
         self.token = token
         self.baseURL = baseURL

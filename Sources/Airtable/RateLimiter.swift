@@ -18,9 +18,9 @@ import Foundation
 /// person's script) can push the base past 5/s, and Airtable then refuses everyone on it for 30 s.
 /// The base is paused here for that long and the queue waits, in order.
 public actor RateLimiter {
-    public let limit: Int
-    public let window: Duration
-    public let pauseAfterThrottle: Duration
+    nonisolated public let limit: Int
+    nonisolated public let window: Duration
+    nonisolated public let pauseAfterThrottle: Duration
 
     private struct Waiter {
         let id: UInt64

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Pipeline
+import PostgresStore
 import ServiceLifecycle
 import SQLiteStore
 import Transport
@@ -20,7 +21,9 @@ public struct PipelineBuilder: Sendable {
         public var twilioBaseURL: URL
         public var airtableToken: String
         public var airtableBaseURL: URL
-        /// Shared with every other Airtable client of the process: together they keep to the base's 5 requests a second.
+        /// Shared with every other Airtable client of the process: together they keep to the base's
+        /// 5 requests a second. With the PostgreSQL store the builder puts the replicas' shared
+        /// budget behind it.
         public var limiter: RateLimiter
         public var transport: any HTTPTransport
         /// Each client retries only briefly: the store's schedule does the patient retrying.
@@ -43,6 +46,9 @@ public struct PipelineBuilder: Sendable {
     public enum StoreEngine: Sendable {
         /// SQLite under the configuration's data directory.
         case sqlite
+        /// PostgreSQL, opened (and migrated) by `PostgresJobStore.open`: the store of several
+        /// replicas. Airtable requests then also draw on the replicas' shared budget.
+        case postgres(PostgresJobStore)
     }
 
     public var configuration: PipelineConfiguration
@@ -64,14 +70,21 @@ public struct PipelineBuilder: Sendable {
     }
 
     public func build() throws -> AssembledPipeline {
-        let jobs: any JobStore = switch store {
-        case .sqlite: try SQLiteJobStore(directory: configuration.dataDirectory, clock: now)
+        let jobs: any JobStore
+        let budget: any RequestBudget
+        switch store {
+        case .sqlite:
+            jobs = try SQLiteJobStore(directory: configuration.dataDirectory, clock: now)
+            budget = connections.limiter
+        case .postgres(let shared):
+            jobs = shared
+            budget = SharedRequestBudget(local: connections.limiter, store: shared, replica: configuration.owner)
         }
         let aws = AWSClient(configuration: connections.aws, transport: connections.transport, retry: connections.retry, now: now, logger: logger("aws"))
         let twilio = TwilioClient(credentials: connections.twilio, baseURL: connections.twilioBaseURL, transport: connections.transport,
                                   retry: connections.retry, logger: logger("twilio"))
         let airtable = AirtableClient(token: connections.airtableToken, baseURL: connections.airtableBaseURL, transport: connections.transport,
-                                      limiter: connections.limiter, retry: connections.retry, logger: logger("airtable"))
+                                      limiter: budget, retry: connections.retry, logger: logger("airtable"))
         let metrics = PipelineMetrics()
         let alerts = AlertSink(webhookURL: configuration.alerts.webhookURL, transport: connections.transport, metrics: metrics, logger: logger("alerts"), now: now)
         let s3 = S3Client(aws: aws)

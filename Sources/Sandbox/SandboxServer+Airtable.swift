@@ -77,6 +77,7 @@ extension SandboxServer {
 
     /// Bearer token, the right base, and the rate limit, in that order (as Airtable answers).
     private func airtableGate(_ request: Request, _ context: BasicRequestContext) async -> Response? {
+        await state.noteAirtableArrival()
         guard let given = request.headers[.authorization], TwilioSignature.constantTimeEqual(given, "Bearer \(seed.airtableToken)") else {
             return airtableError(401, "AUTHENTICATION_REQUIRED", "Authentication required")
         }

@@ -87,6 +87,19 @@ public actor SandboxState {
         return current.status
     }
 
+    /// Every Airtable request that reached the sandbox in the last second, whatever its answer.
+    private var seen: [ContinuousClock.Instant] = []
+    /// The most requests that ever arrived within one second (a sliding window): what Airtable
+    /// itself would count. A client that keeps to 5/s keeps this at 5 or under.
+    public private(set) var peakPerSecond = 0
+
+    func noteAirtableArrival() {
+        let now = ContinuousClock.now
+        seen.removeAll { now - $0 >= .seconds(1) }
+        seen.append(now)
+        peakPerSecond = max(peakPerSecond, seen.count)
+    }
+
     /// Admits a request to the base, or says it is throttled (and starts the pause).
     func admitAirtable() -> Bool {
         let now = ContinuousClock.now
@@ -177,6 +190,7 @@ public actor SandboxState {
                 "base": .string(seed.baseID),
                 "served": .number(Double(airtableServed)),
                 "throttled": .number(Double(throttledCount)),
+                "peak_per_second": .number(Double(peakPerSecond)),
                 "tables": .array(tables.map { table in
                     .object([
                         "id": .string(table.id), "name": .string(table.name),

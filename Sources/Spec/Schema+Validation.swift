@@ -77,7 +77,9 @@ extension Schema {
                 if let suggestion = EditDistance.closest(to: text, among: values) { message += "; did you mean '\(suggestion)'?" }
                 diagnostics.append(Diagnostic(.error, message, at: location))
             } else if let pattern, text.range(of: "^(?:\(pattern))$", options: .regularExpression) == nil {
-                diagnostics.append(Diagnostic(.error, "\(name) is '\(text)', \(patternHelp ?? "which does not match \(pattern)")", at: location))
+                // A URL's password (a store URL's) is never echoed.
+                let shown = text.replacingOccurrences(of: "://([^/@:\\s]*):[^@\\s]*@", with: "://$1:***@", options: .regularExpression)
+                diagnostics.append(Diagnostic(.error, "\(name) is '\(shown)', \(patternHelp ?? "which does not match \(pattern)")", at: location))
             }
             return .string(text)
         case .integer(let minimum, let maximum):

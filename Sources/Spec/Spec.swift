@@ -14,6 +14,7 @@ public struct Spec: Sendable, Equatable, Codable {
     public var ivr: IVR?
     public var alerts: Alerts?
     public var service: Service?
+    public var store: Store?
 
     public struct App: Sendable, Equatable, Codable {
         public var url: String
@@ -171,6 +172,16 @@ public struct Spec: Sendable, Equatable, Codable {
     }
 
     /// How `recops serve` guards its HTTP listener and how long it takes to stop.
+    /// Where the job store lives: PostgreSQL for several replicas (absent: SQLite under `--data-dir`).
+    public struct Store: Sendable, Equatable, Codable, CustomStringConvertible {
+        /// A `postgres://` URL; it may hold a password, so it is never printed (`description`).
+        public var url: String
+        public var retention: SpecDuration
+        public var maxConnections: Int
+
+        public var description: String { "Store(url redacted, retention: \(retention), max_connections: \(maxConnections))" }
+    }
+
     public struct Service: Sendable, Equatable, Codable {
         public var maxConnections: Int
         public var headerTimeout: SpecDuration

@@ -29,6 +29,7 @@ extension Schema {
         .optional("ivr", ivr),
         .optional("alerts", alerts),
         .optional("service", service),
+        .optional("store", store),
     ])
 
     static let urlPattern = "https?://[^\\s/?#]+(/[^\\s]*)?"
@@ -131,6 +132,13 @@ extension Schema {
         .optional("webhook_url", .string("also POST each alert as JSON here", pattern: urlPattern, patternHelp: urlHelp)),
         .optional("history_queue_threshold", .integer("alert when more recordings than this wait for their history line", minimum: 1, default: 20)),
         .optional("missing_recording_after", .string("alert when a completed call has no recording callback after this long", pattern: durationPattern, patternHelp: durationHelp, default: "10m")),
+    ])
+
+    static let store: Schema = .object("the job store shared by several replicas of recops serve (absent: SQLite under --data-dir, for one machine)", [
+        .required("url", .string("PostgreSQL URL, postgres://user:password@host:5432/database[?sslmode=require]; use ${RECOPS_DATABASE_URL} to keep the password out of the file",
+                                 pattern: "postgres(ql)?://[^\\s]+", patternHelp: "which is not a postgres:// URL")),
+        .optional("retention", .string("linked recordings older than this are pruned from the store (their objects and lines stay)", pattern: durationPattern, patternHelp: durationHelp, default: "90d")),
+        .optional("max_connections", .integer("connections each replica opens at most (one more listens for new work)", minimum: 2, maximum: 200, default: 10)),
     ])
 
     static let service: Schema = .object("how recops serve guards its HTTP listener (against clients that never finish a request) and how long it takes to stop", [

@@ -1,23 +1,38 @@
 import Foundation
+import Logging
 import Pipeline
+import PostgresStore
 import RecopsBase
+import RecopsTesting
 import SQLiteStore
 import Testing
 import Twilio
 
 /// What every `JobStore` engine must do, written once: each test runs against every engine in
-/// `Engine.allCases` (SQLite now; the PostgreSQL store joins the list, and must pass unchanged).
-/// Time is the store's own clock, moved by the test, never the caller's.
+/// `Engine.allCases`: SQLite, and PostgreSQL when the tests have a server (`TestPostgres`;
+/// `postgresRuns` says when they do not). Time is the store's own clock, moved by the test,
+/// never the caller's: the PostgreSQL store takes it in place of the database's clock.
 @Suite struct JobStoreConformanceTests {
     enum Engine: String, CaseIterable, CustomStringConvertible {
         case sqlite
+        case postgres
         var description: String { rawValue }
+
+        static var allCases: [Engine] { TestPostgres.isEnabled ? [.sqlite, .postgres] : [.sqlite] }
+    }
+
+    /// Closes a PostgreSQL store's pool when its test is done.
+    final class Closer: Sendable {
+        let close: @Sendable () -> Void
+        init(_ close: @escaping @Sendable () -> Void) { self.close = close }
+        deinit { close() }
     }
 
     /// A store under test and the hand on its clock.
     struct Subject {
         let store: any JobStore
         let clock: Locked<Date>
+        var closer: Closer? = nil
 
         func advance(_ seconds: TimeInterval) {
             clock.withLock { $0 = $0.addingTimeInterval(seconds) }
@@ -28,13 +43,25 @@ import Twilio
 
     static let start = Date(timeIntervalSince1970: 1_700_000_000)
 
-    static func subject(_ engine: Engine) throws -> Subject {
+    static func subject(_ engine: Engine) async throws -> Subject {
         let clock = Locked(start)
         switch engine {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recops-store-\(UUID().uuidString)")
             return Subject(store: try SQLiteJobStore(directory: directory, clock: { clock.value }), clock: clock)
+        case .postgres:
+            let store = try await PostgresJobStore.open(settings: try await TestPostgres.freshDatabase(), clock: { clock.value },
+                                                        logger: Logger(label: "test.postgres"))
+            return Subject(store: store, clock: clock, closer: Closer { store.close() })
         }
+    }
+
+    /// Says so (skipped) when the PostgreSQL engine is left out for want of a server, instead of
+    /// passing quietly; with one, the server answers and takes writes.
+    @Test(.enabled(if: TestPostgres.isEnabled, Comment(rawValue: TestPostgres.skipReason))) func postgresRuns() async throws {
+        #expect(Engine.allCases.contains(.postgres))
+        let subject = try await Self.subject(.postgres)
+        #expect(await subject.store.isWritable())
     }
 
     static func callback(_ n: Int, call: String? = nil, status: RecordingCallback.Status = .completed) -> RecordingCallback {
@@ -65,7 +92,7 @@ import Twilio
     }
 
     @Test(arguments: Engine.allCases) func acceptIsIdempotent(engine: Engine) async throws {
-        let subject = try Self.subject(engine)
+        let subject = try await Self.subject(engine)
         let store = subject.store
         #expect(try await store.accept(Self.callback(1), at: subject.now))
         #expect(try await !store.accept(Self.callback(1), at: subject.now.addingTimeInterval(5)))
@@ -82,7 +109,7 @@ import Twilio
 
     /// Eight replicas claiming at once: every due row is claimed exactly once.
     @Test(arguments: Engine.allCases) func claimsNeverOverlap(engine: Engine) async throws {
-        let subject = try Self.subject(engine)
+        let subject = try await Self.subject(engine)
         for n in 1...40 { _ = try await subject.store.accept(Self.callback(n), at: subject.now) }
         let claims = try await withThrowingTaskGroup(of: [RowClaim].self) { group in
             for replica in 0..<8 {
@@ -103,7 +130,7 @@ import Twilio
     }
 
     @Test(arguments: Engine.allCases) func leasesExpireAndCommitsAreFenced(engine: Engine) async throws {
-        let subject = try Self.subject(engine)
+        let subject = try await Self.subject(engine)
         let store = subject.store
         _ = try await store.accept(Self.callback(1), at: subject.now)
         let a = try #require(try await store.claim(Self.transfer, jobID: nil, order: .due, limit: 1, owner: "a", lease: 60))
@@ -140,7 +167,7 @@ import Twilio
     }
 
     @Test(arguments: Engine.allCases) func dueTimeAndEligibilityAreTheMachines(engine: Engine) async throws {
-        let subject = try Self.subject(engine)
+        let subject = try await Self.subject(engine)
         let store = subject.store
         _ = try await Self.stored(subject, 1...6) { "J-\($0)" }
         // Make one of each kind the machine tells apart, then ask each step's filters for its rows.
@@ -172,7 +199,7 @@ import Twilio
 
     /// One history writer per job: eight replicas try to take J-1's history at once.
     @Test(arguments: Engine.allCases) func oneHistoryClaimPerJobUnderEightClaimers(engine: Engine) async throws {
-        let subject = try Self.subject(engine)
+        let subject = try await Self.subject(engine)
         let store = subject.store
         let taken = try await withThrowingTaskGroup(of: HistoryClaim?.self) { group in
             for replica in 0..<8 { group.addTask { try await store.takeHistory(jobID: "J-1", owner: "r\(replica)", lease: 60) } }
@@ -197,7 +224,7 @@ import Twilio
     /// The scheduler on top: eight replicas claim at once over three jobs' stored recordings.
     /// Never two history steps on one job; every line claimed once; history before transfers.
     @Test(arguments: Engine.allCases) func theSchedulerNeverRunsTwoHistoryStepsOnOneJob(engine: Engine) async throws {
-        let subject = try Self.subject(engine)
+        let subject = try await Self.subject(engine)
         _ = try await Self.stored(subject, 1...12) { "J-\($0 % 3)" }
         _ = try await subject.store.accept(Self.callback(13), at: subject.now)
         let steps = try await withThrowingTaskGroup(of: Work?.self) { group in
@@ -218,7 +245,7 @@ import Twilio
     /// the store refuses a cancelled task's writes) gives the job's history back at once, rather
     /// than holding its lines for a lease.
     @Test(arguments: Engine.allCases) func aFailedCommitGivesTheHistoryBack(engine: Engine) async throws {
-        let subject = try Self.subject(engine)
+        let subject = try await Self.subject(engine)
         _ = try await Self.stored(subject, 1...2) { _ in "J-1" }
         let scheduler = Scheduler(store: subject.store, owner: "a", lease: 300)
         let work = try #require(try await scheduler.next())
@@ -234,7 +261,7 @@ import Twilio
     }
 
     @Test(arguments: Engine.allCases) func aRestartedReplicaReleasesItsOwnClaims(engine: Engine) async throws {
-        let subject = try Self.subject(engine)
+        let subject = try await Self.subject(engine)
         let store = subject.store
         _ = try await Self.stored(subject, 1...2) { _ in "J-1" }
         _ = try await store.accept(Self.callback(3), at: subject.now)
@@ -251,7 +278,7 @@ import Twilio
     }
 
     @Test(arguments: Engine.allCases) func stalledHistoryIsAClaimHeldTooLong(engine: Engine) async throws {
-        let subject = try Self.subject(engine)
+        let subject = try await Self.subject(engine)
         let store = subject.store
         let held = try #require(try await store.takeHistory(jobID: "J-1", owner: "a", lease: 60))
         // Held and renewed for ten minutes: stalled past a three-minute bound, not past an hour's.
@@ -268,7 +295,7 @@ import Twilio
 
     /// The reads status, reconcile and `/ops` use, and a person's changes.
     @Test(arguments: Engine.allCases) func readsAndAPersonsChanges(engine: Engine) async throws {
-        let subject = try Self.subject(engine)
+        let subject = try await Self.subject(engine)
         let store = subject.store
         try await store.recordCall(CallRecord(callSid: "CA1", from: "+14155550100", to: "+14155550199", jobID: "J-1", status: .ringing, startedAt: subject.now))
         try await store.recordCall(CallRecord(callSid: "CA2", from: nil, to: nil, jobID: nil, status: .ringing, startedAt: subject.now))
@@ -313,7 +340,7 @@ import Twilio
 
     /// Every field a step writes comes back as written.
     @Test(arguments: Engine.allCases) func aCommitKeepsEveryField(engine: Engine) async throws {
-        let subject = try Self.subject(engine)
+        let subject = try await Self.subject(engine)
         _ = try await subject.store.accept(Self.callback(1), at: subject.now)
         let claim = try #require(try await subject.store.claim(Self.transfer, jobID: nil, order: .due, limit: 1, owner: "a", lease: 60))
         var job = claim.jobs[0]

@@ -35,3 +35,38 @@ ensure_pip_package() {
     log "installing $1 (pip)"
     python3 -m pip install --quiet --disable-pip-version-check "$1"
 }
+
+# A throwaway PostgreSQL cluster for the tests: initdb and pg_ctl as the postgres user (the
+# server refuses to run as root), on a free loopback port, in a temporary directory; stopped and
+# removed when the calling script exits. Exports RECOPS_TEST_POSTGRES_URL. fsync is off: the
+# tests kill recops, never the database (a durability test of the database itself needs it on).
+start_postgres() {
+    ensure_apt_packages postgresql
+    local bin
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    PG_DIR=$(mktemp -d /tmp/recops-pg.XXXXXX)
+    local port
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    local run=(env)
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres:postgres "$PG_DIR"
+        run=(runuser -u postgres --)
+    fi
+    log "starting PostgreSQL on 127.0.0.1:$port ($PG_DIR)"
+    "${run[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 \
+        || { cat "$PG_DIR/initdb.log" >&2; return 1; }
+    "${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
+        -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" start >/dev/null \
+        || { cat "$PG_DIR/log" >&2; return 1; }
+    PG_BIN="$bin"
+    PG_RUN=("${run[@]}")
+    trap stop_postgres EXIT
+    export RECOPS_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+}
+
+stop_postgres() {
+    [ -n "${PG_DIR:-}" ] || return 0
+    "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+    PG_DIR=""
+}

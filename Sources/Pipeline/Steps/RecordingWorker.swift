@@ -57,7 +57,7 @@ public struct RecordingWorker: Service, CustomStringConvertible {
                         continue
                     }
                     guard let work else {
-                        try? await Task.sleep(for: configuration.pollInterval)
+                        await store.waitForWork(upTo: configuration.pollInterval)
                         continue
                     }
                     inFlight.withLock { $0 += 1 }

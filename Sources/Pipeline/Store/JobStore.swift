@@ -94,12 +94,21 @@ public protocol JobStore: Service {
 
     /// Whether a write can be taken now (readiness).
     func isWritable() async -> Bool
+
+    /// Returns when new work may be due (an engine that can be told, like PostgreSQL's
+    /// LISTEN/NOTIFY, returns early), after `timeout` at the latest, or on cancellation.
+    func waitForWork(upTo timeout: Duration) async
 }
 
 extension JobStore {
     /// Nothing to run: the store lives as long as the process. A pooled engine runs its pool here.
     public func run() async throws {
         try await gracefulShutdown()
+    }
+
+    /// Polling: nothing tells this engine's workers about new rows.
+    public func waitForWork(upTo timeout: Duration) async {
+        try? await Task.sleep(for: timeout)
     }
 }
 
