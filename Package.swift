@@ -140,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "recops",
             dependencies: [
-                "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Verify", "Pipeline", "PipelineAssembly", "SQLiteStore", "Sandbox",
+                "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Verify", "Pipeline", "PipelineAssembly", "SQLiteStore", "PostgresStore", "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,3 +1,4 @@
+import Pipeline
 import PostgresNIO
 
 /// What went wrong talking to PostgreSQL, as text that is safe to print: the client's error
@@ -17,36 +18,48 @@ public struct PostgresFailure: Error, Sendable, CustomStringConvertible {
         isUnavailable = false
     }
 
+    init(description: String, sqlState: String?, isUnavailable: Bool) {
+        self.description = description
+        self.sqlState = sqlState
+        self.isUnavailable = isUnavailable
+    }
+
     public init(_ error: any Error) {
-        if let failure = error as? PostgresFailure {
-            self = failure
-            return
+        self = Self.describe(error)
+    }
+
+    static func describe(_ error: any Error) -> PostgresFailure {
+        if let failure = error as? PostgresFailure { return failure }
+        // A failed transaction: what failed inside it (the closure's error, else BEGIN's or COMMIT's).
+        if let transaction = error as? PostgresTransactionError,
+           let inner = transaction.closureError ?? transaction.beginError ?? transaction.commitError {
+            return describe(inner)
         }
+        if let failure = error as? JobStoreError, let cause = failure.cause { return describe(cause) }
         guard let error = error as? PSQLError else {
-            description = error is CancellationError ? "cancelled" : "\(error)"
-            isUnavailable = error is ChannelError || error is IOError
-            return
+            return PostgresFailure(description: error is CancellationError ? "cancelled" : "\(error)", sqlState: nil,
+                                   isUnavailable: error is ChannelError || error is IOError)
         }
         if let server = error.serverInfo {
-            sqlState = server[.sqlState]
-            description = "\(server[.message] ?? "server error") (SQLSTATE \(sqlState ?? "?"))"
+            let state = server[.sqlState]
             // 08: connection exceptions; 57P: shutting down; 53: out of resources; 40001/40P01:
             // serialization failure, deadlock.
-            isUnavailable = sqlState.map { $0.hasPrefix("08") || $0.hasPrefix("57P") || $0.hasPrefix("53") || $0 == "40001" || $0 == "40P01" } ?? false
-            return
+            let unavailable = state.map { $0.hasPrefix("08") || $0.hasPrefix("57P") || $0.hasPrefix("53") || $0 == "40001" || $0 == "40P01" } ?? false
+            return PostgresFailure(description: "\(server[.message] ?? "server error") (SQLSTATE \(state ?? "?"))", sqlState: state, isUnavailable: unavailable)
         }
         let underlying = error.underlying.map { " (\($0))" } ?? ""
-        switch error.code {
-        case .connectionError: description = "cannot connect to the server\(underlying)"
-        case .serverClosedConnection: description = "the server closed the connection\(underlying)"
-        case .poolClosed: description = "the connection pool is closed"
-        case .clientClosedConnection: description = "the connection was closed"
-        case .sslUnsupported: description = "the server does not offer TLS (sslmode=require)"
-        case .authMechanismRequiresPassword: description = "the server asks for a password and the store URL has none"
-        case .unsupportedAuthMechanism: description = "the server asks for an authentication method recops does not support"
-        case .queryCancelled: description = "the query was cancelled"
-        default: description = "\(error.code)\(underlying)"
+        let text: String = switch error.code {
+        case .connectionError: "cannot connect to the server\(underlying)"
+        case .serverClosedConnection: "the server closed the connection\(underlying)"
+        case .poolClosed: "the connection pool is closed"
+        case .clientClosedConnection: "the connection was closed"
+        case .sslUnsupported: "the server does not offer TLS (sslmode=require)"
+        case .authMechanismRequiresPassword: "the server asks for a password and the store URL has none"
+        case .unsupportedAuthMechanism: "the server asks for an authentication method recops does not support"
+        case .queryCancelled: "the query was cancelled"
+        default: "\(error.code)\(underlying)"
         }
-        isUnavailable = [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown].contains(error.code)
+        return PostgresFailure(description: text, sqlState: nil,
+                               isUnavailable: [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown].contains(error.code))
     }
 }

@@ -31,11 +31,13 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
     static let channel = "recops_work"
 
     let client: PostgresClient
-    let settings: PostgresSettings
+    public let settings: PostgresSettings
     /// The store's clock: nil is the database's (`clock_timestamp()`); tests pass their own.
     let clock: (@Sendable () -> Date)?
     let logger: Logger
     let wake = WakeSignal()
+    /// Whether the LISTEN connection is up (tests wait for it; `/readyz` does not need it).
+    public let listening = Locked(false)
     /// Linked rows older than this are pruned (nil: kept).
     let retention: TimeInterval?
     /// How often this replica rescues expired leases and prunes.
@@ -68,25 +70,25 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
     /// `JobStoreError(.setup)` naming the URL without its password.
     public static func open(settings: PostgresSettings, clock: (@Sendable () -> Date)? = nil, retention: TimeInterval? = nil,
                             maintenanceInterval: Duration = .seconds(60), logger: Logger) async throws -> PostgresJobStore {
-        let store = PostgresJobStore(settings: settings, clock: clock, retention: retention, maintenanceInterval: maintenanceInterval, logger: logger)
-        store.pool.exchange(Task { [client = store.client] in await client.run() })
+        // On one connection of its own, before the pool: it fails with the server's own reason
+        // (refused, no such database, password authentication failed), where a pool only says
+        // it gave up.
         do {
-            try await store.prepare()
-        } catch {
-            store.close()
-            throw error
-        }
-        return store
-    }
-
-    /// Applies the missing migrations; the pool must run. `recops store migrate` calls it.
-    public func prepare() async throws {
-        do {
-            let applied = try await PostgresSchema.migrate(client, logger: logger)
-            if !applied.isEmpty { logger.notice("store migrated", metadata: ["versions": "\(applied.map(String.init).joined(separator: ","))"]) }
+            let connection = try await PostgresConnection.connect(configuration: try settings.connectionConfiguration(), id: 0, logger: logger)
+            do {
+                let applied = try await PostgresSchema.migrate(connection, logger: logger)
+                if !applied.isEmpty { logger.notice("store migrated", metadata: ["versions": "\(applied.map(String.init).joined(separator: ","))"]) }
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            try? await connection.close()
         } catch {
             throw JobStoreError(.setup, operation: "open \(settings)", cause: PostgresFailure(error))
         }
+        let store = PostgresJobStore(settings: settings, clock: clock, retention: retention, maintenanceInterval: maintenanceInterval, logger: logger)
+        store.pool.exchange(Task { [client = store.client] in await client.run() })
+        return store
     }
 
     /// Closes the pool: queries after it fail.
@@ -116,6 +118,8 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
                 defer { Task { try? await connection.close() } }
                 delay = .milliseconds(200)
                 try await connection.listen(on: Self.channel) { notifications in
+                    listening.exchange(true)
+                    defer { listening.exchange(false) }
                     // Anything may have arrived between a failure and the new LISTEN.
                     wake.fire()
                     for try await _ in notifications { wake.fire() }
@@ -472,6 +476,44 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
     /// come back read-only).
     public func isWritable() async -> Bool {
         (try? await query("check", "SELECT NOT pg_is_in_recovery()").first?.decode(Bool.self)) ?? false
+    }
+
+    // MARK: Moving over
+
+    /// Inserts rows copied from another store (`recops store copy`), keeping every state, due
+    /// time and attempt count; a row already here is left as it is, so a second copy is a
+    /// no-op. Returns how many recordings and calls were new. One transaction: a copy is all or
+    /// nothing.
+    public func importRows(recordings: [RecordingJob], calls: [(call: CallRecord, missingReported: Bool)]) async throws -> (recordings: Int, calls: Int) {
+        try await transaction("import") { connection in
+            var newCalls = 0
+            for (call, reported) in calls {
+                let rows = try await connection.query("""
+                    INSERT INTO calls (call_sid, from_number, to_number, job_id, status, started_at, completed_at, missing_reported)
+                    VALUES (\(call.callSid), \(call.from), \(call.to), \(call.jobID), \(call.status.rawValue), \(call.startedAt.timeIntervalSince1970),
+                            \(call.completedAt?.timeIntervalSince1970), \(reported))
+                    ON CONFLICT (call_sid) DO NOTHING RETURNING 1
+                    """, logger: self.logger).collect()
+                newCalls += rows.count
+            }
+            var newRecordings = 0
+            for job in recordings {
+                let rows = try await connection.query("""
+                    INSERT INTO recordings (recording_sid, call_sid, account_sid, start_time, duration, job_id, record_id, state, attempts,
+                        next_attempt_at, last_error, note, object_key, object_size, pending_line_written, quality_problem, object_sha256,
+                        cleanup_pending, twilio_deleted, received_at, stored_at, linked_at)
+                    VALUES (\(job.recordingSid), \(job.callSid), \(job.accountSid), \(job.startTime.timeIntervalSince1970), \(job.duration), \(job.jobID),
+                        \(job.recordID), \(job.state.rawValue), \(job.attempts), \(job.nextAttemptAt.timeIntervalSince1970), \(job.lastError), \(job.note),
+                        \(job.objectKey), \(job.objectSize), \(job.pendingLineWritten), \(job.qualityProblem), \(job.objectSHA256),
+                        \(job.cleanupPending), \(job.twilioDeleted), \(job.receivedAt.timeIntervalSince1970), \(job.storedAt?.timeIntervalSince1970),
+                        \(job.linkedAt?.timeIntervalSince1970))
+                    ON CONFLICT (recording_sid) DO NOTHING RETURNING 1
+                    """, logger: self.logger).collect()
+                newRecordings += rows.count
+            }
+            if newRecordings > 0 { try await connection.query("SELECT pg_notify(\(Self.channel), 'import')", logger: self.logger) }
+            return (newRecordings, newCalls)
+        }
     }
 
     // MARK: Statements and rows

@@ -80,6 +80,20 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The full URL, password included: for handing to another process (a test starting
+    /// replicas), never for printing.
+    public func connectionURL() -> String {
+        var components = URLComponents()
+        components.scheme = "postgres"
+        components.user = username
+        components.password = password
+        components.host = host
+        components.port = port
+        components.path = "/" + database
+        components.queryItems = [URLQueryItem(name: "sslmode", value: tls.rawValue), URLQueryItem(name: "pool_max", value: "\(maximumConnections)")]
+        return components.string!
+    }
+
     /// The URL with its password replaced, for logs and errors.
     public var description: String {
         "postgres://\(username)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)"
@@ -117,7 +131,7 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         return configuration
     }
 
-    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+    public func connectionConfiguration() throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS = switch self.tls {
         case .disable: .disable
         case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))

@@ -26,7 +26,7 @@ public final class SharedRequestBudget: RequestBudget, CustomStringConvertible {
     /// This replica's name: the prefix of every hold it takes.
     let replica: String
     let holdLimit: TimeInterval
-    private let seeded = Locked<Set<String>>([])
+    private let seeding = Locked<[String: Task<Void, any Error>]>([:])
 
     public init(local: RateLimiter, store: PostgresJobStore, replica: String, holdLimit: TimeInterval = 90) {
         self.local = local
@@ -68,7 +68,8 @@ public final class SharedRequestBudget: RequestBudget, CustomStringConvertible {
 
     /// Frees the slots this replica held when it stopped (a crash): its requests reached
     /// Airtable before the process died, so a second from now the slots are safe to reuse.
-    public func recover() async throws {
+    /// Run once, by the first request of the process (`seed`).
+    func recover() async throws {
         try await store.query("recover airtable slots", """
             UPDATE airtable_slots SET holder = NULL, held_until = NULL, free_at = recops_now(NULL) + 1
             WHERE holder LIKE \(Self.likePrefix(replica))
@@ -127,14 +128,27 @@ public final class SharedRequestBudget: RequestBudget, CustomStringConvertible {
         }.value
     }
 
-    /// Creates the base's slot rows once (every replica may try; the first insert wins).
+    /// Creates the base's slot rows and frees this replica's holds from a previous run, once
+    /// per process and before any request of this process takes a slot: every caller awaits
+    /// the same task (run twice, the recovery would free slots of requests in flight).
     private func seed(_ key: String) async throws {
-        if seeded.value.contains(key) { return }
-        try await store.query("seed airtable slots", """
-            INSERT INTO airtable_slots (base, slot) SELECT \(key), g FROM generate_series(0, \(limit - 1)) g ON CONFLICT DO NOTHING
-            """)
-        // Holds under this replica's name are a previous run's (a crash): free them now.
-        try await recover()
-        seeded.withLock { _ = $0.insert(key) }
+        let task = seeding.withLock { tasks -> Task<Void, any Error> in
+            if let task = tasks[key] { return task }
+            let task = Task { [store, limit] in
+                try await store.query("seed airtable slots", """
+                    INSERT INTO airtable_slots (base, slot) SELECT \(key), g FROM generate_series(0, \(limit - 1)) g ON CONFLICT DO NOTHING
+                    """)
+                try await self.recover()
+            }
+            tasks[key] = task
+            return task
+        }
+        do {
+            try await task.value
+        } catch {
+            // Tried again by the next request.
+            seeding.withLock { _ = $0.removeValue(forKey: key) }
+            throw error
+        }
     }
 }

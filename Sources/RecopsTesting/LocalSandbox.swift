@@ -41,7 +41,7 @@ public final class LocalSandbox: Sendable {
                      baseURL: through ?? baseURL, transport: transport, retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10)), logger: Logger(label: "test.twilio"))
     }
 
-    public func airtable(token: String? = nil, limiter: RateLimiter = RateLimiter(), transport: any HTTPTransport = AsyncHTTPClientTransport(),
+    public func airtable(token: String? = nil, limiter: any RequestBudget = RateLimiter(), transport: any HTTPTransport = AsyncHTTPClientTransport(),
                          retry: RetryPolicy = RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10)), through: URL? = nil) -> AirtableClient {
         AirtableClient(token: token ?? seed.airtableToken, baseURL: through ?? baseURL, transport: transport, limiter: limiter, retry: retry, logger: Logger(label: "test.airtable"))
     }

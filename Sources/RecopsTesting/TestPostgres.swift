@@ -31,18 +31,24 @@ public enum TestPostgres {
         return settings
     }
 
-    /// The URL of `settings` (the test server trusts loopback: no password).
-    public static func url(of settings: PostgresSettings) -> String {
-        "postgres://\(settings.username)@\(settings.host):\(settings.port)/\(settings.database)?sslmode=disable"
+    /// The first column of the first row of `sql`, as an integer (a count, for assertions).
+    public static func integer(_ settings: PostgresSettings, _ sql: String) async throws -> Int? {
+        let connection = try await PostgresConnection.connect(configuration: try settings.connectionConfiguration(), id: 1, logger: Logger(label: "test.postgres"))
+        defer { Task { try? await connection.close() } }
+        do {
+            for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test.postgres")).decode(Int?.self) {
+                return value
+            }
+            return nil
+        } catch {
+            throw PostgresFailure(error)
+        }
     }
 
     /// Runs one statement on its own connection (administration: CREATE DATABASE cannot run
     /// in a transaction, nor through a pool that may be in one).
     public static func execute(_ settings: PostgresSettings, _ sql: String) async throws {
-        var configuration = PostgresConnection.Configuration(host: settings.host, port: settings.port, username: settings.username,
-                                                             password: nil, database: settings.database, tls: .disable)
-        configuration.options.connectTimeout = .seconds(10)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "test.postgres"))
+        let connection = try await PostgresConnection.connect(configuration: try settings.connectionConfiguration(), id: 1, logger: Logger(label: "test.postgres"))
         do {
             try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test.postgres"))
         } catch {

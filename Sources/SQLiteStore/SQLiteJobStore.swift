@@ -418,6 +418,20 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
         (try? await immediate("check") { db in try db.execute(sql: "SELECT 1") }) != nil
     }
 
+    // MARK: Moving to another engine
+
+    /// Every recording and call, with whether a call's missing recording was reported
+    /// (`recops store copy`). Claims are left behind: the steps they covered run again.
+    public func exportRows() async throws -> (recordings: [RecordingJob], calls: [(call: CallRecord, missingReported: Bool)]) {
+        try await read("export") { db in
+            let recordings = try Row.fetchAll(db, sql: "SELECT * FROM recordings ORDER BY received_at, recording_sid").map(Self.job)
+            let calls = try Row.fetchAll(db, sql: "SELECT * FROM calls ORDER BY started_at, call_sid").map { row in
+                (call: Self.callRecord(row), missingReported: (row["missing_reported"] as Int? ?? 0) != 0)
+            }
+            return (recordings, calls)
+        }
+    }
+
     // MARK: Transactions and rows
 
     /// A row the store cannot read back.

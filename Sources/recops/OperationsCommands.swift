@@ -22,7 +22,7 @@ struct StatusCommand: AsyncParsableCommand {
         Wiring.bootstrapLogging()
         let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
         let transport = AsyncHTTPClientTransport()
-        let wiring = try PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "status-\(getpid())", transport: transport)
+        let wiring = try await PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, store: dataDirOptions.store, replicaID: "status-\(getpid())", transport: transport)
         let status = try await PipelineStatus.collect(store: wiring.store, now: Date(), bucket: wiring.pipeline.configuration.bucket,
                                                       s3: S3Client(aws: wiring.aws), iam: IAMClient(aws: wiring.aws), user: loaded.spec.iam?.user)
         print(format == .json ? status.json.encoded(pretty: true) : status.text)
@@ -67,7 +67,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     func run() async throws {
         Wiring.bootstrapLogging()
         let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
-        let wiring = try PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "reconcile-\(getpid())", transport: AsyncHTTPClientTransport())
+        let wiring = try await PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, store: dataDirOptions.store, replicaID: "reconcile-\(getpid())", transport: AsyncHTTPClientTransport())
         let reconciler = wiring.reconciler()
         let day = DateFormatter()
         day.locale = Locale(identifier: "en_US_POSIX")
@@ -120,7 +120,7 @@ struct RecordingsCommand: AsyncParsableCommand {
         func run() async throws {
             Wiring.bootstrapLogging()
             let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
-            let wiring = try PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
+            let wiring = try await PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, store: dataDirOptions.store, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
             let links = wiring.recordingLinks()
             do {
                 for (job, url) in try await links.links(for: identifier) {
@@ -156,7 +156,7 @@ struct RecordingsCommand: AsyncParsableCommand {
         func run() async throws {
             Wiring.bootstrapLogging()
             let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
-            let wiring = try PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
+            let wiring = try await PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, store: dataDirOptions.store, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
             if let problem = JobID.problem(job) {
                 Wiring.writeError("recordings link: --job: \(problem)")
                 throw CommandExit.failure

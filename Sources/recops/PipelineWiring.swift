@@ -3,13 +3,17 @@ import Foundation
 import Logging
 import Pipeline
 import PipelineAssembly
+import PostgresStore
 import Spec
 import Transport
 
-/// `--data-dir`, shared by the commands that use the pipeline's job store.
+/// `--data-dir` and `--store`, shared by the commands that use the pipeline's job store.
 struct DataDirOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Directory of the job store (the service's --data-dir).", valueName: "dir"))
     var dataDir: String = "recops-data"
+
+    @Option(help: ArgumentHelp("The PostgreSQL store (postgres://…) instead of SQLite under --data-dir; overrides the spec's store.url.", valueName: "url"))
+    var store: String?
 }
 
 /// The pipeline from the spec and the environment, through the one `PipelineBuilder`: for the
@@ -17,21 +21,52 @@ struct DataDirOptions: ParsableArguments {
 enum PipelineWiring {
     /// `replicaID` nil: the service's default name, host and data directory. Commands that run a
     /// worker beside a running service pass their own, so neither releases the other's claims.
-    static func build(spec: Spec, dataDir: String, replicaID: String?, transport: any HTTPTransport,
-                      configure: (inout PipelineConfiguration) -> Void = { _ in }) throws -> AssembledPipeline {
+    /// `store`: `--store`, which wins over the spec's `store.url`; with neither, SQLite under
+    /// `dataDir`. A store that cannot be opened (bad URL, refused, wrong password) is a clear
+    /// error and exit 1, with the URL's password never printed.
+    static func build(spec: Spec, dataDir: String, store: String? = nil, replicaID: String?, transport: any HTTPTransport,
+                      configure: (inout PipelineConfiguration) -> Void = { _ in }) async throws -> AssembledPipeline {
         let (account, token) = try Wiring.twilioSigningSecret()
         let connections = try Wiring.connections(region: spec.aws?.region ?? "us-east-1", transport: transport)
         let directory = URL(fileURLWithPath: dataDir, isDirectory: true).standardizedFileURL
+        let engine = try await openStore(spec: spec, override: store)
         do {
-            var configuration = try PipelineConfiguration(spec: spec, accountSID: account, authToken: token,
-                                                          owner: replicaID ?? "\(ProcessInfo.processInfo.hostName):\(directory.path)", dataDirectory: directory)
+            let replica: String
+            if let replicaID {
+                replica = replicaID
+            } else if case .postgres = engine {
+                replica = "\(ProcessInfo.processInfo.hostName):\(getpid())"
+            } else {
+                replica = "\(ProcessInfo.processInfo.hostName):\(directory.path)"
+            }
+            var configuration = try PipelineConfiguration(spec: spec, accountSID: account, authToken: token, owner: replica, dataDirectory: directory)
             if let seconds = Wiring.environment["RECOPS_RETRY_BASE_SECONDS"].flatMap(Double.init) { configuration.retry.retryBase = seconds }
             if let seconds = Wiring.environment["RECOPS_AIRTABLE_THROTTLE_PAUSE_SECONDS"].flatMap(Double.init) { configuration.retry.throttleDelay = seconds }
+            if case .postgres = engine {
+                // NOTIFY wakes an idle worker at once; the poll is only the fallback.
+                configuration.pollInterval = .seconds(1)
+            }
             configure(&configuration)
-            return try PipelineBuilder(configuration: configuration, connections: connections, now: { Date() },
-                                       logger: { Logger(label: "recops.\($0)") }).build()
+            var builder = PipelineBuilder(configuration: configuration, connections: connections, now: { Date() },
+                                          logger: { Logger(label: "recops.\($0)") })
+            builder.store = engine
+            return try builder.build()
         } catch {
             Wiring.writeError("\(error)")
+            throw CommandExit.failure
+        }
+    }
+
+    /// The store engine the spec and `--store` name, opened and migrated.
+    static func openStore(spec: Spec, override: String?) async throws -> PipelineBuilder.StoreEngine {
+        guard let url = override ?? spec.store?.url else { return .sqlite }
+        do {
+            let settings = try PostgresSettings(url: url, maximumConnections: spec.store?.maxConnections ?? 10)
+            let store = try await PostgresJobStore.open(settings: settings, retention: spec.store.map { TimeInterval($0.retention.seconds) },
+                                                        logger: Logger(label: "recops.store"))
+            return .postgres(store)
+        } catch {
+            Wiring.writeError("cannot open the store: \(error)")
             throw CommandExit.failure
         }
     }

@@ -15,9 +15,11 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the recording pipeline: take Twilio's webhooks, copy each recording to S3, append its link to the job's history.",
         discussion: """
-            Every callback is stored durably (SQLite under --data-dir) before it is acknowledged, and the
-            work resumes after a crash or restart: each recording ends in S3 and in its job's history
-            exactly once. SIGTERM stops taking work and lets the steps in flight finish; the process exits
+            Every callback is stored durably (SQLite under --data-dir, or PostgreSQL with --store or the
+            spec's store.url) before it is acknowledged, and the work resumes after a crash or restart: each
+            recording ends in S3 and in its job's history exactly once. Several replicas behind a load
+            balancer share one PostgreSQL store, and one Airtable budget of 5 requests a second; give each
+            a --replica-id of its own. SIGTERM stops taking work and lets the steps in flight finish; the process exits
             within the spec's service.shutdown_timeout (default 30 s) plus 5 s, whatever clients do (steps
             still running then are cancelled, and resume at the next start).
 
@@ -50,13 +52,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Directory of the job store (created if missing). Keep it on durable storage.", valueName: "dir"))
     var dataDir: String = "recops-data"
 
+    @Option(help: ArgumentHelp("The PostgreSQL store shared by several replicas (postgres://user:password@host/db), instead of SQLite under --data-dir; overrides the spec's store.url.", valueName: "url"))
+    var store: String?
+
     @Option(help: "Run verify at start-up: fail (exit 1 on drift or when it cannot check), warn (log and go on), off.")
     var startupCheck: StartupCheck = .warn
 
     @Option(help: "Recordings processed at once.")
     var concurrency: Int = 4
 
-    @Option(help: ArgumentHelp("This replica's name in the store's claims (default: host name and data directory).", valueName: "name"))
+    @Option(help: ArgumentHelp("This replica's name in the store's claims, unique among replicas and the same across its restarts (default: host name and data directory; with PostgreSQL, host name and process id).", valueName: "name"))
     var replicaId: String?
 
     func validate() throws {
@@ -73,7 +78,9 @@ struct ServeCommand: AsyncParsableCommand {
         if startupCheck != .off {
             try await checkAtStartup(loaded, transport: transport, logger: logger)
         }
-        let assembled = try PipelineWiring.build(spec: spec, dataDir: dataDir, replicaID: replicaId, transport: transport) { $0.concurrency = concurrency }
+        let assembled = try await PipelineWiring.build(spec: spec, dataDir: dataDir, store: store, replicaID: replicaId, transport: transport) {
+            $0.concurrency = concurrency
+        }
         let configuration = assembled.configuration
         let app = assembled.application(host: host, port: port, adminToken: Wiring.environment["RECOPS_ADMIN_TOKEN"]) { bound in
             // On standard output, unbuffered, so a script that started it with --port 0 learns the port.

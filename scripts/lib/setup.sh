@@ -52,8 +52,14 @@ start_postgres() {
         chown postgres:postgres "$PG_DIR"
         run=(runuser -u postgres --)
     fi
+    # Password authentication over TCP (as in production), so a wrong password can be tested.
+    local password
+    password=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
+    echo "$password" >"$PG_DIR/pwfile"
+    chmod 0644 "$PG_DIR/pwfile"
     log "starting PostgreSQL on 127.0.0.1:$port ($PG_DIR)"
-    "${run[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 \
+    "${run[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 --pwfile="$PG_DIR/pwfile" \
+        -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 \
         || { cat "$PG_DIR/initdb.log" >&2; return 1; }
     "${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
         -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" start >/dev/null \
@@ -61,7 +67,8 @@ start_postgres() {
     PG_BIN="$bin"
     PG_RUN=("${run[@]}")
     trap stop_postgres EXIT
-    export RECOPS_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+    rm -f "$PG_DIR/pwfile"
+    export RECOPS_TEST_POSTGRES_URL="postgres://postgres:$password@127.0.0.1:$port/postgres?sslmode=disable"
 }
 
 stop_postgres() {
