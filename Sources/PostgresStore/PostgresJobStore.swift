@@ -472,6 +472,17 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
             .map(Self.callRecord)
     }
 
+    public func claimsByOwner() async throws -> [String: Int] {
+        var owners: [String: Int] = [:]
+        for row in try await query("count claims", """
+            SELECT claimed_by, count(*) FROM recordings WHERE claim_token IS NOT NULL AND claimed_until >= recops_now(\(fixedNow)) GROUP BY claimed_by
+            """) {
+            let (owner, count) = try row.decode((String?, Int).self)
+            owners[owner ?? "?"] = count
+        }
+        return owners
+    }
+
     /// Writable: reachable, and not a standby in recovery (after a failover the old primary may
     /// come back read-only).
     public func isWritable() async -> Bool {

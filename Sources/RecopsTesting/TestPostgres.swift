@@ -45,6 +45,20 @@ public enum TestPostgres {
         }
     }
 
+    /// The first column of the first row of `sql`, as text (nil: no row, or NULL).
+    public static func text(_ settings: PostgresSettings, _ sql: String) async throws -> String? {
+        let connection = try await PostgresConnection.connect(configuration: try settings.connectionConfiguration(), id: 1, logger: Logger(label: "test.postgres"))
+        defer { Task { try? await connection.close() } }
+        do {
+            for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test.postgres")).decode(String?.self) {
+                return value
+            }
+            return nil
+        } catch {
+            throw PostgresFailure(error)
+        }
+    }
+
     /// Runs one statement on its own connection (administration: CREATE DATABASE cannot run
     /// in a transaction, nor through a pool that may be in one).
     public static func execute(_ settings: PostgresSettings, _ sql: String) async throws {

@@ -414,6 +414,18 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
         }
     }
 
+    public func claimsByOwner() async throws -> [String: Int] {
+        let now = clock().timeIntervalSince1970
+        return try await read("count claims") { db in
+            var owners: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT claimed_by, COUNT(*) AS n FROM recordings WHERE claim_token IS NOT NULL AND claimed_until >= ? GROUP BY claimed_by",
+                                        arguments: [now]) {
+                owners[row["claimed_by"] as String? ?? "?"] = row["n"]
+            }
+            return owners
+        }
+    }
+
     public func isWritable() async -> Bool {
         (try? await immediate("check") { db in try db.execute(sql: "SELECT 1") }) != nil
     }

@@ -14,6 +14,12 @@ public struct SandboxSeed: Codable, Sendable {
         public var id: String
         public var jobID: String
         public var history: String?
+
+        public init(id: String, jobID: String, history: String?) {
+            self.id = id
+            self.jobID = jobID
+            self.history = history
+        }
     }
 
     public var accountSID: String

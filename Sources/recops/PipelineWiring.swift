@@ -45,7 +45,11 @@ enum PipelineWiring {
             if case .postgres = engine {
                 // NOTIFY wakes an idle worker at once; the poll is only the fallback.
                 configuration.pollInterval = .seconds(1)
+                // Another replica takes over a dead one's step after this (renewed every third
+                // of it while the step runs); one replica alone releases its claims on restart.
+                configuration.lease = 60
             }
+            if let seconds = Wiring.environment["RECOPS_LEASE_SECONDS"].flatMap(Double.init), seconds >= 3 { configuration.lease = seconds }
             configure(&configuration)
             var builder = PipelineBuilder(configuration: configuration, connections: connections, now: { Date() },
                                           logger: { Logger(label: "recops.\($0)") })

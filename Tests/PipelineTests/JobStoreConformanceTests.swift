@@ -270,11 +270,17 @@ import Twilio
         #expect(rows.jobs.count == 2 && claim.jobID == "J-1")
         _ = try #require(try await Scheduler(store: store, owner: "a", lease: 300).next())  // the transfer
         #expect(try await Scheduler(store: store, owner: "b", lease: 300).next() == nil)
+        #expect(try await store.claimsByOwner() == ["a": 3])
         // a restarts: two rows, one transfer row and one history claim, all free at once (not after 300 s).
         #expect(try await store.releaseClaims(owner: "a") == 4)
         #expect(try await store.stalledHistory(heldLongerThan: 0).isEmpty)
+        #expect(try await store.claimsByOwner().isEmpty)
         let resumed = try #require(try await Scheduler(store: store, owner: "b", lease: 300).next())
         #expect(resumed.kind == .history && resumed.rows.jobs.count == 2)
+        #expect(try await store.claimsByOwner() == ["b": 2])
+        // An expired lease is no one's work any more.
+        subject.advance(301)
+        #expect(try await store.claimsByOwner().isEmpty)
     }
 
     @Test(arguments: Engine.allCases) func stalledHistoryIsAClaimHeldTooLong(engine: Engine) async throws {

@@ -63,6 +63,7 @@ enum OpsPage {
         rows.append(("Success rate", status.successRate.map { String(format: "%.1f %%", $0 * 100) } ?? "no recordings yet"))
         rows.append(("Callback to history", "p50 \(PipelineStatus.seconds(status.latency(percentile: 50))), p95 \(PipelineStatus.seconds(status.latency(percentile: 95)))"))
         rows.append(("Pending", "\(status.pending.count)"))
+        rows.append(("In progress, by replica", status.claimsText))
         rows.append(("History steps stalled", status.stalledHistory.isEmpty ? "none"
             : status.stalledHistory.map { "job \($0.jobID) held by \($0.owner) for \(PipelineStatus.age(Int(status.generatedAt.timeIntervalSince($0.since)))) with no progress" }.joined(separator: "; ")))
         switch status.storage {

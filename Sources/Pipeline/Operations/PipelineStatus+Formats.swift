@@ -28,6 +28,7 @@ extension PipelineStatus {
         }
         lines.append("Pending (\(pending.count)):")
         lines += pending.map { "  \($0.job.recordingSid) call \($0.job.callSid) job \($0.job.jobID ?? "?") \($0.job.state.rawValue) for \(Self.age($0.ageSeconds)), attempts \($0.job.attempts): \($0.job.lastError ?? "")" }
+        lines.append("In progress: " + claimsText)
         lines.append("History steps stalled (\(stalledHistory.count))" + (stalledHistory.isEmpty ? "" : ":"))
         lines += stalledHistory.map { "  job \($0.jobID) held by \($0.owner) for \(Self.age(Int(generatedAt.timeIntervalSince($0.since)))) with no progress" }
         lines.append("Unmatched recordings (\(unmatchedRecordings.count)):")
@@ -52,6 +53,11 @@ extension PipelineStatus {
         return .object(object)
     }
 
+    /// "replica-0: 2, replica-1: 1", or "nothing".
+    var claimsText: String {
+        claims.isEmpty ? "nothing" : claims.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+    }
+
     public var json: JSONValue {
         var object: [String: JSONValue] = [
             "generated_at": .string(ISO8601DateFormatter().string(from: generatedAt)),
@@ -59,6 +65,7 @@ extension PipelineStatus {
             "window_hours": .number(Double(windowHours)), "received": .number(Double(received)), "linked": .number(Double(linked)),
             "success_rate": successRate.map(JSONValue.number) ?? .null,
             "latency_seconds": .object(["p50": latency(percentile: 50).map(JSONValue.number) ?? .null, "p95": latency(percentile: 95).map(JSONValue.number) ?? .null]),
+            "claims": .object(claims.mapValues { .number(Double($0)) }),
             "stalled_history": .array(stalledHistory.map { .object(["job_id": .string($0.jobID), "owner": .string($0.owner),
                                                                     "since": .string(ISO8601DateFormatter().string(from: $0.since))]) }),
             "pending": .array(pending.map { entry in

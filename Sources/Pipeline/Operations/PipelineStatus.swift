@@ -25,6 +25,8 @@ public struct PipelineStatus: Sendable {
     public var pending: [Pending]
     /// History steps holding their claim past the stall bound.
     public var stalledHistory: [StalledStep] = []
+    /// Rows each replica is working on now (live claims), by replica name.
+    public var claims: [String: Int] = [:]
     public var unmatchedRecordings: [RecordingJob]
     public var unmatchedCalls: [CallRecord]
     public var qualityProblems: [RecordingJob]
@@ -89,7 +91,7 @@ public struct PipelineStatus: Sendable {
         }
         return PipelineStatus(
             generatedAt: now, queue: try await store.countsByState(), pending: pending,
-            stalledHistory: try await store.stalledHistory(heldLongerThan: stallAfter), unmatchedRecordings: unmatched,
+            stalledHistory: try await store.stalledHistory(heldLongerThan: stallAfter), claims: try await store.claimsByOwner(), unmatchedRecordings: unmatched,
             unmatchedCalls: try await store.unmatchedCalls(since: since), qualityProblems: recent.filter { $0.qualityProblem != nil },
             received: recent.count, linked: linked.count,
             latencies: linked.compactMap { job in job.linkedAt.map { $0.timeIntervalSince(job.receivedAt) } },

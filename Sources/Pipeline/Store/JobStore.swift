@@ -91,6 +91,8 @@ public protocol JobStore: Service {
     func jobs(receivedSince date: Date) async throws -> [RecordingJob]
     /// Calls whose job stayed unknown, started since `date`.
     func unmatchedCalls(since date: Date) async throws -> [CallRecord]
+    /// Rows under a live (unexpired) claim, by the replica holding them: who is working on what.
+    func claimsByOwner() async throws -> [String: Int]
 
     /// Whether a write can be taken now (readiness).
     func isWritable() async -> Bool
