@@ -160,6 +160,7 @@ let package = Package(
             dependencies: [
                 "Pipeline", "PipelineAssembly", "SQLiteStore", "PostgresStore", "RecopsBase", "Spec", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "RecopsTesting",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

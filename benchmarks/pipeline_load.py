@@ -17,9 +17,9 @@ def sign(url, params, token):
     return base64.b64encode(hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
 
 
-def post_form(url, params, token):
+def post_form(url, params, token, target=None):
     body = urllib.parse.urlencode(params).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={
+    request = urllib.request.Request(target or url, data=body, method="POST", headers={
         "X-Twilio-Signature": sign(url, params, token), "Content-Type": "application/x-www-form-urlencoded"})
     with urllib.request.urlopen(request, timeout=30) as response:
         response.read()
@@ -28,7 +28,8 @@ def post_form(url, params, token):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--app", required=True)
+    parser.add_argument("--app", required=True, help="app.url: what signatures are computed against")
+    parser.add_argument("--targets", default="", help="comma-separated base URLs to send to, in turn (several replicas); default: --app")
     parser.add_argument("--sandbox", required=True)
     parser.add_argument("--account", required=True)
     parser.add_argument("--token", required=True)
@@ -40,6 +41,7 @@ def main():
     parser.add_argument("--idle-timeout", type=float, default=60, help="stop waiting when no line arrived for this long")
     args = parser.parse_args()
     jobs = args.jobs.split(",")
+    targets = [t for t in args.targets.split(",") if t] or [args.app]
     auth = "Basic " + base64.b64encode(f"{args.account}:{args.token}".encode()).decode()
 
     def prepare(n):
@@ -50,14 +52,16 @@ def main():
         with urllib.request.urlopen(request, timeout=30) as response:
             recording = json.load(response)
         job = jobs[n % len(jobs)]
-        assert post_form(args.app + "/api/twilio/voice", [("AccountSid", args.account), ("CallSid", call_sid), ("JobId", job)], args.token) == 200
-        return call_sid, recording, job
+        target = targets[n % len(targets)]
+        assert post_form(args.app + "/api/twilio/voice", [("AccountSid", args.account), ("CallSid", call_sid), ("JobId", job)], args.token,
+                         target + "/api/twilio/voice") == 200
+        return call_sid, recording, job, target
 
     with concurrent.futures.ThreadPoolExecutor(args.senders) as pool:
         prepared = list(pool.map(prepare, range(args.count)))
 
     def send(item):
-        call_sid, recording, _ = item
+        call_sid, recording, _, target = item
         started = time.perf_counter()
         params = [("AccountSid", args.account), ("CallSid", call_sid), ("RecordingSid", recording["sid"]),
                   ("RecordingUrl", "https://api.twilio.com/x"), ("RecordingStatus", "completed"),
@@ -65,7 +69,7 @@ def main():
                   ("RecordingStartTime", recording["start_time"]), ("RecordingSource", "StartCallRecording"),
                   ("RecordingTrack", "both"), ("ErrorCode", "0")]
         try:
-            status = post_form(args.app + "/api/twilio/recording", params, args.token)
+            status = post_form(args.app + "/api/twilio/recording", params, args.token, target + "/api/twilio/recording")
         except Exception:
             status = 0  # refused, reset or timed out: Twilio would retry later
         return status, time.perf_counter() - started

@@ -16,6 +16,8 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
     let database: DatabasePool
     let clock: @Sendable () -> Date
     public let path: String
+    /// The webhook path's writes (accept, record call, call status), committed in groups.
+    private let webhookWrites: GroupCommit
 
     /// Opens (creating if needed) `directory/recops.sqlite`.
     ///
@@ -23,7 +25,12 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
     /// 0600 whatever the umask (SQLite gives its -wal and -shm files the database's mode).
     public init(directory: URL, clock: @escaping @Sendable () -> Date = { Date() }) throws {
         self.clock = clock
-        path = directory.appendingPathComponent("recops.sqlite").path
+        let path = directory.appendingPathComponent("recops.sqlite").path
+        self.path = path
+        let opened = Locked<DatabasePool?>(nil)
+        webhookWrites = GroupCommit { writes in
+            await Self.group(writes, in: opened.value!, path: path)
+        }
         do {
             try PrivateFiles.directory(directory)
             try PrivateFiles.file(path)
@@ -33,6 +40,7 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
             database = try DatabasePool(path: path, configuration: configuration)
+            opened.exchange(database)
             for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) { try PrivateFiles.file(path + suffix) }
             try Self.migrator.migrate(database)
         } catch {
@@ -124,7 +132,7 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
         case .absent: .absent
         case .failed, .inProgress: .failed
         }
-        return try await immediate("accept") { db in
+        return try await grouped("accept") { db in
             if let existing = try String.fetchOne(db, sql: "SELECT state FROM recordings WHERE recording_sid = ?", arguments: [callback.recordingSid]) {
                 // "absent"/"failed" then "completed" for the same recording: the recording exists after all.
                 guard state == .received, existing == RecordingJob.State.absent.rawValue || existing == RecordingJob.State.failed.rawValue else { return false }
@@ -144,7 +152,7 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
     /// A re-sent voice webhook may name the job once more, or name one where none was known; it
     /// never moves a call whose recording is already stored under a job (`recordings link` does).
     public func recordCall(_ call: CallRecord) async throws {
-        try await immediate("record call") { db in
+        try await grouped("record call") { db in
             try db.execute(sql: """
                 INSERT INTO calls (call_sid, from_number, to_number, job_id, status, started_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(call_sid) DO UPDATE SET
@@ -157,7 +165,7 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
 
     /// Only forward (`CallStatus.mayMove`): a replayed "ringing" never undoes "completed".
     public func setCallStatus(callSid: String, status: CallStatus, at now: Date) async throws {
-        try await immediate("set call status") { db in
+        try await grouped("set call status") { db in
             let current = try String.fetchOne(db, sql: "SELECT status FROM calls WHERE call_sid = ?", arguments: [callSid])
             if let current {
                 guard CallStatus(rawValue: current).map({ $0.mayMove(to: status) }) ?? true else { return }
@@ -465,6 +473,45 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
             }
         } catch {
             throw Self.storeError(operation, error)
+        }
+    }
+
+    /// A webhook write, committed with the others that arrive meanwhile (`GroupCommit`).
+    private func grouped<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await webhookWrites.write(body)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw Self.storeError(operation, error)
+        }
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction over `writes`, each in its own savepoint; a transaction
+    /// that fails as a whole fails every write in it.
+    static func group(_ writes: [GroupCommit.Write], in database: DatabasePool, path: String) async -> [Result<any Sendable, any Error>] {
+        do {
+            return try await database.writeWithoutTransaction { db in
+                var results: [Result<any Sendable, any Error>] = []
+                try db.inTransaction(.immediate) {
+                    for write in writes {
+                        var result: Result<any Sendable, any Error> = .failure(CancellationError())
+                        do {
+                            try db.inSavepoint {
+                                result = .success(try write(db))
+                                return .commit
+                            }
+                        } catch {
+                            result = .failure(error)
+                        }
+                        results.append(result)
+                    }
+                    return .commit
+                }
+                return results
+            }
+        } catch {
+            return writes.map { _ in .failure(error) }
         }
     }
 

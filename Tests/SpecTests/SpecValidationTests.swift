@@ -47,6 +47,14 @@ import Testing
         Case(name: "malformed variable reference", edits: [("${S3_REGION:-us-east-1}", "${S3 REGION}")],
              message: "'${S3 REGION}' is not a variable reference", at: "${S3 REGION}"),
 
+        // Store: the URL is checked, and its password never echoed.
+        Case(name: "store URL not postgres", edits: [("version: 1\n", "version: 1\nstore:\n  url: mysql://u:s3cret@db.internal/recops\n")],
+             message: "'store.url' is 'mysql://u:***@db.internal/recops', which is not a postgres:// URL", at: "mysql://"),
+        Case(name: "store URL from an unset variable", edits: [("version: 1\n", "version: 1\nstore:\n  url: ${RECOPS_DATABASE_URL}\n")],
+             message: "store.url: environment variable RECOPS_DATABASE_URL is not set", at: "${RECOPS_DATABASE_URL}"),
+        Case(name: "store pool too large", edits: [("version: 1\n", "version: 1\nstore:\n  url: postgres://u@db/recops\n  max_connections: 1000\n")],
+             message: "'store.max_connections' must be at most 200, not 1000", at: "1000"),
+
         // Bucket
         Case(name: "bucket name: characters", environment: ["S3_BUCKET": "Acme_Recordings"],
              message: "contains 'A'; S3 allows only lowercase letters, digits, hyphens and dots", at: "${S3_BUCKET}"),

@@ -189,9 +189,10 @@ struct ReplicaTests {
                 #expect(sent.count == senders * perSender)
                 #expect(await replicas.kills >= 10)
 
-                // A replica that dies mid-upload: its recording is finished by another one.
-                try await s3.add(FaultProxy.Rule(method: "PUT", action: .latency, latencyMs: 4000, count: 1))
+                // A replica that dies mid-upload: its recording is finished by another one. The
+                // upload of this one recording (its key names its call) is held 4 s in the proxy.
                 let callSid = PipelineFixture.callSid()
+                try await s3.add(FaultProxy.Rule(method: "PUT", pathSuffix: "\(callSid)-\(jobs[0]).mp3", action: .latency, latencyMs: 4000, count: 1))
                 _ = try await Self.deliver("/api/twilio/voice", [(name: "AccountSid", value: account), (name: "CallSid", value: callSid), (name: "JobId", value: jobs[0])],
                                            appURL: appURL, ports: ports, authToken: token, transport: transport, until: deadline)
                 let slow = await sandbox.state.addRecording(callSid: callSid, duration: 2)
@@ -201,9 +202,14 @@ struct ReplicaTests {
                 // Wait until a replica holds its transfer and its PUT is in the slow proxy.
                 var holder: Int?
                 while holder == nil, ContinuousClock.now < deadline {
-                    let owner = try await TestPostgres.text(database, "SELECT claimed_by FROM recordings WHERE recording_sid = '\(slow.sid)' AND state = 'received'")
+                    let row = try await TestPostgres.text(database, "SELECT state || ' ' || COALESCE(claimed_by, '-') FROM recordings WHERE recording_sid = '\(slow.sid)'")
                     let held = try await s3.stats()["faults"]?.numberValue ?? 0
-                    if let owner, owner.hasPrefix("replica-"), held > 0 { holder = Int(owner.dropFirst("replica-".count)) }
+                    let parts = row?.split(separator: " ").map(String.init) ?? []
+                    if parts.first.map({ $0 != "received" }) ?? false {
+                        Issue.record("the slow upload finished before it was seen held: \(row ?? "")")
+                        break
+                    }
+                    if parts.count == 2, parts[1].hasPrefix("replica-"), held > 0 { holder = Int(parts[1].dropFirst("replica-".count)) }
                     else { try await Task.sleep(for: .milliseconds(20)) }
                 }
                 let victim = try #require(holder)

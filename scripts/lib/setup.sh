@@ -40,6 +40,7 @@ ensure_pip_package() {
 # server refuses to run as root), on a free loopback port, in a temporary directory; stopped and
 # removed when the calling script exits. Exports RECOPS_TEST_POSTGRES_URL. fsync is off: the
 # tests kill recops, never the database (a durability test of the database itself needs it on).
+# PG_DURABLE=1 keeps PostgreSQL's defaults (fsync, synchronous_commit): for benchmarks.
 start_postgres() {
     ensure_apt_packages postgresql
     local bin
@@ -47,6 +48,8 @@ start_postgres() {
     PG_DIR=$(mktemp -d /tmp/recops-pg.XXXXXX)
     local port
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${PG_DURABLE:-0}" = 1 ] && durability=""
     local run=(env)
     if [ "$(id -u)" -eq 0 ]; then
         chown postgres:postgres "$PG_DIR"
@@ -62,7 +65,7 @@ start_postgres() {
         -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 \
         || { cat "$PG_DIR/initdb.log" >&2; return 1; }
     "${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
-        -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" start >/dev/null \
+        -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=500 $durability" start >/dev/null \
         || { cat "$PG_DIR/log" >&2; return 1; }
     PG_BIN="$bin"
     PG_RUN=("${run[@]}")
