@@ -8,7 +8,9 @@ own share of the callbacks (thread i sends callbacks i, i + threads, …); once 
 it wraps around, and the repeats are acknowledged as duplicates (cheaper): keep --count above the
 requests a run sends.
 
-Usage: wrk_callbacks.py --app URL --account AC… --token TOKEN --count N --threads T > callbacks.lua
+Usage: wrk_callbacks.py --app URL --account AC… --token TOKEN --count N --threads T --data callbacks.tsv > callbacks.lua
+(the callbacks go to the --data file, one per line, which the script reads at start: Lua allows
+only 65,536 constants in one chunk)
 """
 import argparse, base64, hashlib, hmac, urllib.parse, uuid
 
@@ -25,16 +27,24 @@ def main():
     parser.add_argument("--token", required=True)
     parser.add_argument("--count", type=int, default=40000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data", required=True)
     args = parser.parse_args()
     url = args.app + "/api/twilio/recording"
-    print("local bodies, signatures = {}, {}")
+    data = open(args.data, "w")
     for n in range(args.count):
         params = [("AccountSid", args.account), ("CallSid", "CA" + uuid.uuid4().hex), ("RecordingSid", "RE" + uuid.uuid4().hex),
                   ("RecordingUrl", "https://api.twilio.com/x"), ("RecordingStatus", "completed"), ("RecordingDuration", "3"),
                   ("RecordingChannels", "1"), ("RecordingStartTime", "Mon, 30 Nov 2026 12:00:00 +0000"),
                   ("RecordingSource", "StartCallRecording"), ("RecordingTrack", "both"), ("ErrorCode", "0")]
-        print(f'bodies[{n + 1}] = "{urllib.parse.urlencode(params)}"; signatures[{n + 1}] = "{sign(url, params, args.token)}"')
+        data.write(f"{sign(url, params, args.token)}\t{urllib.parse.urlencode(params)}\n")
+    data.close()
     print(f"""
+local bodies, signatures = {{}}, {{}}
+for line in io.lines("{args.data}") do
+  local signature, body = line:match("^([^\t]*)\t(.*)$")
+  signatures[#signatures + 1] = signature
+  bodies[#bodies + 1] = body
+end
 local threads, counter = {args.threads}, 0
 function setup(thread) counter = counter + 1; thread:set("id", counter) end
 local index

@@ -90,7 +90,7 @@ public struct PipelineBuilder: Sendable {
         let s3 = S3Client(aws: aws)
         let pipeline = RecordingPipeline(configuration: configuration, store: jobs, s3: s3, twilio: twilio, airtable: airtable,
                                          metrics: metrics, alerts: alerts, now: now, logger: logger("pipeline"))
-        return AssembledPipeline(pipeline: pipeline, aws: aws, s3: s3, twilio: twilio, airtable: airtable, now: now,
+        return AssembledPipeline(pipeline: pipeline, aws: aws, s3: s3, twilio: twilio, airtable: airtable, airtableBudget: budget, now: now,
                                  readiness: readiness ?? pipeline.readinessProblems, logger: logger)
     }
 }
@@ -104,16 +104,23 @@ public struct AssembledPipeline: Sendable {
     let s3: S3Client
     let twilio: TwilioClient
     let airtable: AirtableClient
+    /// What every Airtable request of this pipeline draws on: the process's limiter, or with
+    /// PostgreSQL the budget all replicas share. Other Airtable clients of the process (serve's
+    /// start-up check) must use this one too, and never a second shared budget of the same
+    /// replica (its first request frees the replica's earlier holds).
+    public let airtableBudget: any RequestBudget
     let now: @Sendable () -> Date
     let logger: @Sendable (String) -> Logger
 
-    init(pipeline: RecordingPipeline, aws: AWSClient, s3: S3Client, twilio: TwilioClient, airtable: AirtableClient, now: @escaping @Sendable () -> Date,
+    init(pipeline: RecordingPipeline, aws: AWSClient, s3: S3Client, twilio: TwilioClient, airtable: AirtableClient, airtableBudget: any RequestBudget,
+         now: @escaping @Sendable () -> Date,
          readiness: @escaping @Sendable () async -> [String], logger: @escaping @Sendable (String) -> Logger) {
         self.pipeline = pipeline
         self.aws = aws
         self.s3 = s3
         self.twilio = twilio
         self.airtable = airtable
+        self.airtableBudget = airtableBudget
         self.now = now
         self.logger = logger
         routes = WebhookRoutes(configuration: pipeline.configuration, store: pipeline.store, airtable: airtable, metrics: pipeline.metrics,

@@ -36,6 +36,10 @@ public struct PostgresFailure: Error, Sendable, CustomStringConvertible {
             return describe(inner)
         }
         if let failure = error as? JobStoreError, let cause = failure.cause { return describe(cause) }
+        // The pool gave up connecting (its circuit breaker): the server is unreachable for now.
+        if String(reflecting: type(of: error)).contains("ConnectionPoolError") {
+            return PostgresFailure(description: "the connection pool cannot reach the server (\(error))", sqlState: nil, isUnavailable: true)
+        }
         guard let error = error as? PSQLError else {
             return PostgresFailure(description: error is CancellationError ? "cancelled" : "\(error)", sqlState: nil,
                                    isUnavailable: error is ChannelError || error is IOError)

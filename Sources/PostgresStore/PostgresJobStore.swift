@@ -105,7 +105,16 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
             try? await gracefulShutdown()
             group.cancelAll()
         }
-        close()
+        if Task.isCancelled {
+            // The shutdown bound cancelled everything at once: the steps cut short are giving
+            // their claims back right now, through this pool. Close it a moment later.
+            Task { [self] in
+                try? await Task.sleep(for: .seconds(3))
+                close()
+            }
+        } else {
+            close()
+        }
     }
 
     /// Keeps one connection of its own listening on the channel; reconnects after a failure.
@@ -122,7 +131,28 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
                     defer { listening.exchange(false) }
                     // Anything may have arrived between a failure and the new LISTEN.
                     wake.fire()
-                    for try await _ in notifications { wake.fire() }
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for try await _ in notifications { self.wake.fire() }
+                            throw ListenerLost()
+                        }
+                        // A connection dropped without a reset (a NAT's idle timeout, a failover)
+                        // would wait for ever: a query every 30 s, which must answer within 10 s.
+                        group.addTask {
+                            while true {
+                                try await Task.sleep(for: .seconds(30))
+                                try await withThrowingTaskGroup(of: Bool.self) { ping in
+                                    ping.addTask { try await connection.query("SELECT 1", logger: self.logger); return true }
+                                    ping.addTask { try await Task.sleep(for: .seconds(10)); return false }
+                                    let answered = try await ping.next() ?? false
+                                    ping.cancelAll()
+                                    if !answered { throw ListenerLost() }
+                                }
+                            }
+                        }
+                        try await group.next()
+                        group.cancelAll()
+                    }
                 }
             } catch {
                 if Task.isCancelled { return }
@@ -131,6 +161,11 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(10))
         }
+    }
+
+    /// The LISTEN connection ended or stopped answering.
+    struct ListenerLost: Error, CustomStringConvertible {
+        var description: String { "the notification connection stopped answering" }
     }
 
     private func maintain() async {
@@ -171,8 +206,9 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
         let rows = try await query("accept", """
             WITH changed AS (
                 INSERT INTO recordings (recording_sid, call_sid, account_sid, start_time, duration, state, next_attempt_at, received_at)
-                VALUES (\(callback.recordingSid), \(callback.callSid), \(callback.accountSid), \(callback.startTime.timeIntervalSince1970),
-                        \(callback.duration), \(state.rawValue), \(at), \(at))
+                SELECT \(callback.recordingSid), \(callback.callSid), \(callback.accountSid), \(callback.startTime.timeIntervalSince1970),
+                       \(callback.duration), \(state.rawValue), \(at), \(at)
+                WHERE NOT EXISTS (SELECT 1 FROM pruned_recordings p WHERE p.recording_sid = \(callback.recordingSid))
                 ON CONFLICT (recording_sid) DO UPDATE SET state = excluded.state, start_time = excluded.start_time,
                     duration = excluded.duration, next_attempt_at = excluded.next_attempt_at
                 WHERE excluded.state = 'received' AND recordings.state IN ('absent', 'failed')
@@ -300,15 +336,17 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
         }
     }
 
-    /// Returns every expired lease to due, whoever held it; any replica may run it.
-    public func rescue() async throws -> Int {
+    /// Returns leases expired for over `grace` to due, whoever held them; any replica may run it.
+    /// (An expired lease is free to claim either way; until it is taken, its holder's late
+    /// commit still counts, as with SQLite: the grace leaves it that chance.)
+    public func rescue(grace: TimeInterval = 60) async throws -> Int {
         let now = fixedNow
         return try await transaction("rescue") { connection in
             let rows = try await connection.query("""
                 UPDATE recordings SET claimed_by = NULL, claim_token = NULL, claimed_until = NULL, claimed_at = NULL
-                WHERE claim_token IS NOT NULL AND claimed_until < recops_now(\(now)) RETURNING 1
+                WHERE claim_token IS NOT NULL AND claimed_until < recops_now(\(now)) - \(grace) RETURNING 1
                 """, logger: self.logger).collect().count
-            let histories = try await connection.query("DELETE FROM history_claims WHERE expires_at < recops_now(\(now)) RETURNING 1",
+            let histories = try await connection.query("DELETE FROM history_claims WHERE expires_at < recops_now(\(now)) - \(grace) RETURNING 1",
                                                        logger: self.logger).collect().count
             return rows + histories
         }
@@ -320,11 +358,17 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
     public func prune(linkedBefore date: Date) async throws -> Int {
         let cut = date.timeIntervalSince1970
         return try await transaction("prune") { connection in
+            // Each pruned recording leaves its SID behind (a small table): a callback Twilio
+            // re-sends, or a reconcile over an old window, must not store it a second time.
             let recordings = try await connection.query("""
-                DELETE FROM recordings WHERE recording_sid IN (
-                    SELECT recording_sid FROM recordings
-                    WHERE state = 'linked' AND NOT cleanup_pending AND claim_token IS NULL AND linked_at < \(cut)
-                    LIMIT 1000 FOR UPDATE SKIP LOCKED)
+                WITH gone AS (
+                    DELETE FROM recordings WHERE recording_sid IN (
+                        SELECT recording_sid FROM recordings
+                        WHERE state = 'linked' AND NOT cleanup_pending AND claim_token IS NULL AND linked_at < \(cut)
+                        LIMIT 1000 FOR UPDATE SKIP LOCKED)
+                    RETURNING recording_sid)
+                INSERT INTO pruned_recordings (recording_sid, pruned_at) SELECT recording_sid, recops_now(NULL) FROM gone
+                ON CONFLICT DO NOTHING
                 RETURNING 1
                 """, logger: self.logger).collect().count
             let calls = try await connection.query("""

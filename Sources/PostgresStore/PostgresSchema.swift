@@ -97,6 +97,10 @@ enum PostgresSchema {
             // After a 429, the base is paused for every replica.
             "CREATE TABLE airtable_pauses (base text PRIMARY KEY, paused_until double precision NOT NULL)",
         ]),
+        (2, [
+            // What pruning removed: the SIDs alone, so the same recording is never stored twice.
+            "CREATE TABLE pruned_recordings (recording_sid text PRIMARY KEY, pruned_at double precision NOT NULL)",
+        ]),
     ]
 
     /// Applies the missing migrations under the advisory lock; returns the versions applied.

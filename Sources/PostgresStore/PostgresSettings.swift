@@ -23,7 +23,8 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
     public var host: String
     public var port: Int
     public var username: String
-    var password: String?
+    /// Never printed (`description` hides it); settable for tests and for a password read apart from the URL.
+    public var password: String?
     public var database: String
     public var tls: TLSMode
     /// Connections in the pool at most (the LISTEN connection is one more).
@@ -102,7 +103,10 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
     /// `text` with anything between "://user:" and "@" replaced: safe to print even when the
     /// URL does not parse.
     public static func redact(_ text: String) -> String {
-        guard let scheme = text.range(of: "://") else { return text }
+        // Anything that is not plainly scheme://user[:password]@host/… (a libpq keyword string,
+        // a password with spaces, ?password=) is not shown at all.
+        guard let scheme = text.range(of: "://"), !text.contains(where: \.isWhitespace),
+              !text.lowercased().contains("password") else { return "(not shown: it may hold a password)" }
         let rest = text[scheme.upperBound...]
         guard let at = rest.lastIndex(of: "@") else { return text }
         let userinfo = rest[..<at]

@@ -28,7 +28,8 @@ public final class SharedRequestBudget: RequestBudget, CustomStringConvertible {
     let holdLimit: TimeInterval
     private let seeding = Locked<[String: Task<Void, any Error>]>([:])
 
-    public init(local: RateLimiter, store: PostgresJobStore, replica: String, holdLimit: TimeInterval = 90) {
+    /// `holdLimit`: longer than any Airtable request may take (the transport's 30 s timeout).
+    public init(local: RateLimiter, store: PostgresJobStore, replica: String, holdLimit: TimeInterval = 45) {
         self.local = local
         self.store = store
         self.replica = replica
@@ -41,7 +42,15 @@ public final class SharedRequestBudget: RequestBudget, CustomStringConvertible {
 
     public func run<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async throws -> T {
         try await local.run(key) {
-            let hold = try await acquire(key)
+            let hold = "\(replica)/\(UUID().uuidString.lowercased())"
+            do {
+                try await acquire(key, hold: hold)
+            } catch {
+                // The take may have committed even though its answer was lost (cancelled, or the
+                // connection dropped): give back whatever this hold token holds.
+                await release(key, hold)
+                throw error
+            }
             do {
                 let result = try await body()
                 await release(key, hold)
@@ -69,10 +78,10 @@ public final class SharedRequestBudget: RequestBudget, CustomStringConvertible {
     /// Frees the slots this replica held when it stopped (a crash): its requests reached
     /// Airtable before the process died, so a second from now the slots are safe to reuse.
     /// Run once, by the first request of the process (`seed`).
-    func recover() async throws {
+    func recover(_ key: String) async throws {
         try await store.query("recover airtable slots", """
             UPDATE airtable_slots SET holder = NULL, held_until = NULL, free_at = recops_now(NULL) + 1
-            WHERE holder LIKE \(Self.likePrefix(replica))
+            WHERE base = \(key) AND holder LIKE \(Self.likePrefix(replica))
             """)
     }
 
@@ -83,9 +92,12 @@ public final class SharedRequestBudget: RequestBudget, CustomStringConvertible {
     /// Waits for a free slot of `key`'s base; returns the hold's token. Cancellation-safe: a
     /// waiter holds nothing until the statement that takes a slot has committed, and a slot
     /// taken is given back even when the task is cancelled right after.
-    private func acquire(_ key: String) async throws -> String {
+    private func acquire(_ key: String, hold: String) async throws {
         try await seed(key)
-        let hold = "\(replica)/\(UUID().uuidString.lowercased())"
+        // While every slot is held (their holders free them on release, at a time no row
+        // tells), look again after a delay that doubles: a queue of waiters must not flood the
+        // pool the webhooks share.
+        var busyDelay = 0.01
         while true {
             try Task.checkCancellation()
             let taken = try await store.query("take airtable slot", """
@@ -99,7 +111,7 @@ public final class SharedRequestBudget: RequestBudget, CustomStringConvertible {
                 FROM free WHERE s.base = \(key) AND s.slot = free.slot
                 RETURNING s.slot
                 """)
-            if !taken.isEmpty { return hold }
+            if !taken.isEmpty { return }
             // How long until a slot or the pause frees; held slots free on their release, so
             // look again soon. The jitter spreads replicas that wait together.
             let wait = try await store.query("airtable budget wait", """
@@ -107,23 +119,35 @@ public final class SharedRequestBudget: RequestBudget, CustomStringConvertible {
                     COALESCE((SELECT paused_until FROM airtable_pauses WHERE base = \(key)), 0),
                     COALESCE((SELECT min(free_at) FROM airtable_slots WHERE base = \(key) AND holder IS NULL), 0)) - recops_now(NULL)
                 """).first?.decode(Double.self) ?? 0
-            let seconds = min(max(wait, 0.005), 1.0) + Double.random(in: 0...0.02)
-            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            let seconds: Double
+            if wait > 0 {
+                seconds = min(wait, 1.0)
+                busyDelay = 0.01
+            } else {
+                seconds = busyDelay
+                busyDelay = min(busyDelay * 2, 0.25)
+            }
+            let jittered = seconds + Double.random(in: 0...0.02)
+            try await Task.sleep(for: .milliseconds(Int(jittered * 1000)))
         }
     }
 
-    /// Gives the slot back, free a second from now. In a task of its own: a cancelled request
-    /// must still give its slot back.
+    /// Gives the slot back, free a second from now; a no-op when the token holds nothing. In a
+    /// task of its own: a cancelled request must still give its slot back. Tried three times:
+    /// a slot not given back is lost to every replica until its hold runs out (`holdLimit`).
     private func release(_ key: String, _ hold: String) async {
         await Task { [store] in
-            do {
-                try await store.query("release airtable slot", """
-                    UPDATE airtable_slots SET holder = NULL, held_until = NULL, free_at = recops_now(NULL) + 1
-                    WHERE base = \(key) AND holder = \(hold)
-                    """)
-            } catch {
-                // The hold runs out by itself (`holdLimit`); until then one slot fewer.
-                store.logger.warning("cannot give an Airtable slot back: \(error)")
+            for attempt in 1...3 {
+                do {
+                    try await store.query("release airtable slot", """
+                        UPDATE airtable_slots SET holder = NULL, held_until = NULL, free_at = recops_now(NULL) + 1
+                        WHERE base = \(key) AND holder = \(hold)
+                        """)
+                    return
+                } catch {
+                    if attempt == 3 { store.logger.warning("cannot give an Airtable slot back (it frees itself in \(Int(holdLimit)) s): \(error)") }
+                    try? await Task.sleep(for: .milliseconds(200 * attempt))
+                }
             }
         }.value
     }
@@ -138,7 +162,7 @@ public final class SharedRequestBudget: RequestBudget, CustomStringConvertible {
                 try await store.query("seed airtable slots", """
                     INSERT INTO airtable_slots (base, slot) SELECT \(key), g FROM generate_series(0, \(limit - 1)) g ON CONFLICT DO NOTHING
                     """)
-                try await self.recover()
+                try await self.recover(key)
             }
             tasks[key] = task
             return task
@@ -146,8 +170,8 @@ public final class SharedRequestBudget: RequestBudget, CustomStringConvertible {
         do {
             try await task.value
         } catch {
-            // Tried again by the next request.
-            seeding.withLock { _ = $0.removeValue(forKey: key) }
+            // Tried again by the next request (unless a newer attempt already replaced it).
+            seeding.withLock { tasks in if tasks[key] == task { tasks[key] = nil } }
             throw error
         }
     }

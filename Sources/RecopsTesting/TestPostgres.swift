@@ -31,26 +31,24 @@ public enum TestPostgres {
         return settings
     }
 
+    /// The password in `settings` (to check it is printed nowhere).
+    public static func passwordOf(_ settings: PostgresSettings) -> String? { settings.password }
+
     /// The first column of the first row of `sql`, as an integer (a count, for assertions).
     public static func integer(_ settings: PostgresSettings, _ sql: String) async throws -> Int? {
-        let connection = try await PostgresConnection.connect(configuration: try settings.connectionConfiguration(), id: 1, logger: Logger(label: "test.postgres"))
-        defer { Task { try? await connection.close() } }
-        do {
-            for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test.postgres")).decode(Int?.self) {
-                return value
-            }
-            return nil
-        } catch {
-            throw PostgresFailure(error)
-        }
+        try await scalar(settings, sql, as: Int.self)
     }
 
     /// The first column of the first row of `sql`, as text (nil: no row, or NULL).
     public static func text(_ settings: PostgresSettings, _ sql: String) async throws -> String? {
+        try await scalar(settings, sql, as: String.self)
+    }
+
+    static func scalar<T: PostgresDecodable & Sendable>(_ settings: PostgresSettings, _ sql: String, as type: T.Type) async throws -> T? where T._DecodableType == T {
         let connection = try await PostgresConnection.connect(configuration: try settings.connectionConfiguration(), id: 1, logger: Logger(label: "test.postgres"))
         defer { Task { try? await connection.close() } }
         do {
-            for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test.postgres")).decode(String?.self) {
+            for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test.postgres")).decode(T?.self) {
                 return value
             }
             return nil

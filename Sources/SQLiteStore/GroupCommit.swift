@@ -28,6 +28,10 @@ final class GroupCommit: Sendable {
     }
 
     private let state = Locked(State())
+
+    struct Unanswered: Error, CustomStringConvertible {
+        var description: String { "the group transaction gave no result for this write" }
+    }
     /// One transaction over the writes given (the store's `BEGIN IMMEDIATE`).
     private let transaction: @Sendable ([Write]) async -> [Result<any Sendable, any Error>]
     /// The most writes in one transaction: a long one would hold SQLite's write lock.
@@ -78,7 +82,10 @@ final class GroupCommit: Sendable {
             }
             if batch.isEmpty { return }
             let results = await transaction(batch.map(\.write))
-            for (waiter, result) in zip(batch, results) { waiter.continuation.resume(with: result) }
+            for (index, waiter) in batch.enumerated() {
+                // Every waiter is answered, whatever the transaction returned.
+                waiter.continuation.resume(with: index < results.count ? results[index] : .failure(Unanswered()))
+            }
         }
     }
 }

@@ -495,6 +495,12 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
                 var results: [Result<any Sendable, any Error>] = []
                 try db.inTransaction(.immediate) {
                     for write in writes {
+                        // SQLite rolls a transaction back by itself on some errors (a full disk,
+                        // I/O): what follows would run outside it, so it all fails.
+                        guard db.isInsideTransaction else {
+                            results.append(.failure(DatabaseError(resultCode: .SQLITE_ABORT, message: "the group transaction was rolled back")))
+                            continue
+                        }
                         var result: Result<any Sendable, any Error> = .failure(CancellationError())
                         do {
                             try db.inSavepoint {

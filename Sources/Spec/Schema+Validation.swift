@@ -77,8 +77,11 @@ extension Schema {
                 if let suggestion = EditDistance.closest(to: text, among: values) { message += "; did you mean '\(suggestion)'?" }
                 diagnostics.append(Diagnostic(.error, message, at: location))
             } else if let pattern, text.range(of: "^(?:\(pattern))$", options: .regularExpression) == nil {
-                // A URL's password (a store URL's) is never echoed.
-                let shown = text.replacingOccurrences(of: "://([^/@:\\s]*):[^@\\s]*@", with: "://$1:***@", options: .regularExpression)
+                // A URL's password (a store URL's) is never echoed; text that may hide one in a
+                // form the pattern cannot see (spaces, password=) is not shown at all.
+                let shown = text.contains(where: \.isWhitespace) || text.lowercased().contains("password")
+                    ? "(not shown: it may hold a password)"
+                    : text.replacingOccurrences(of: "://([^/@:]*):[^@]*@", with: "://$1:***@", options: .regularExpression)
                 diagnostics.append(Diagnostic(.error, "\(name) is '\(shown)', \(patternHelp ?? "which does not match \(pattern)")", at: location))
             }
             return .string(text)

@@ -35,7 +35,10 @@ enum PipelineWiring {
             if let replicaID {
                 replica = replicaID
             } else if case .postgres = engine {
-                replica = "\(ProcessInfo.processInfo.hostName):\(getpid())"
+                // Unique per process: two containers may share a host name and a pid, and a
+                // replica releases its own name's claims when it starts. A stable, unique
+                // --replica-id (a pod or unit name) also frees them at once after a crash.
+                replica = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8).lowercased())"
             } else {
                 replica = "\(ProcessInfo.processInfo.hostName):\(directory.path)"
             }
@@ -66,7 +69,8 @@ enum PipelineWiring {
         guard let url = override ?? spec.store?.url else { return .sqlite }
         do {
             let settings = try PostgresSettings(url: url, maximumConnections: spec.store?.maxConnections ?? 10)
-            let store = try await PostgresJobStore.open(settings: settings, retention: spec.store.map { TimeInterval($0.retention.seconds) },
+            // 90 days when only --store names the store (the spec's default).
+            let store = try await PostgresJobStore.open(settings: settings, retention: TimeInterval(spec.store?.retention.seconds ?? 90 * 86_400),
                                                         logger: Logger(label: "recops.store"))
             return .postgres(store)
         } catch {

@@ -52,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Directory of the job store (created if missing). Keep it on durable storage.", valueName: "dir"))
     var dataDir: String = "recops-data"
 
-    @Option(help: ArgumentHelp("The PostgreSQL store shared by several replicas (postgres://user:password@host/db), instead of SQLite under --data-dir; overrides the spec's store.url.", valueName: "url"))
+    @Option(help: ArgumentHelp("The PostgreSQL store shared by several replicas (postgres://user@host/db), instead of SQLite under --data-dir; overrides the spec's store.url. Keep a password out of the command line: RECOPS_DATABASE_URL is read when neither is given.", valueName: "url"))
     var store: String?
 
     @Option(help: "Run verify at start-up: fail (exit 1 on drift or when it cannot check), warn (log and go on), off.")
@@ -75,11 +75,15 @@ struct ServeCommand: AsyncParsableCommand {
         let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
         let spec = loaded.spec
         let transport = AsyncHTTPClientTransport()
+        let assembled = try await PipelineWiring.build(spec: spec, dataDir: dataDir, store: store ?? Wiring.environment["RECOPS_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
+                                                       replicaID: replicaId, transport: transport) {
+            $0.concurrency = concurrency
+        }
+        // The check's Airtable requests count against the same budget as the pipeline's (with
+        // PostgreSQL, the one all replicas share).
+        Wiring.airtableBudget.exchange(assembled.airtableBudget)
         if startupCheck != .off {
             try await checkAtStartup(loaded, transport: transport, logger: logger)
-        }
-        let assembled = try await PipelineWiring.build(spec: spec, dataDir: dataDir, store: store, replicaID: replicaId, transport: transport) {
-            $0.concurrency = concurrency
         }
         let configuration = assembled.configuration
         let app = assembled.application(host: host, port: port, adminToken: Wiring.environment["RECOPS_ADMIN_TOKEN"]) { bound in

@@ -8,6 +8,7 @@ import Transport
 import Twilio
 import Airtable
 import PipelineAssembly
+import RecopsBase
 
 /// Composition-root helpers: the one place that turns the process's environment, clock and
 /// output into the values the libraries take.
@@ -80,13 +81,18 @@ enum Wiring {
         requestsPerSecond: 5,
         pauseAfterThrottle: .seconds(Int64(environment["RECOPS_AIRTABLE_THROTTLE_PAUSE_SECONDS"].flatMap(Int.init) ?? 30)))
 
+    /// Set by `serve` once its pipeline is built: the budget the pipeline draws on (shared by the
+    /// replicas, with PostgreSQL), so the start-up check's requests count against it too.
+    static let airtableBudget = Locked<(any RequestBudget)?>(nil)
+
     static func airtableClient(transport: any HTTPTransport, retry: RetryPolicy = RetryPolicy(maxAttempts: 4)) throws -> AirtableClient {
         guard let token = environment["AIRTABLE_TOKEN"], !token.isEmpty else {
             writeError("could not check (credentials): set AIRTABLE_TOKEN (a personal access token)")
             throw CommandExit.failure
         }
         let base = environment["AIRTABLE_API_BASE_URL"].flatMap(URL.init(string:)) ?? AirtableClient.defaultBaseURL
-        return AirtableClient(token: token, baseURL: base, transport: transport, limiter: airtableLimiter, retry: retry, logger: Logger(label: "recops.airtable"))
+        return AirtableClient(token: token, baseURL: base, transport: transport, limiter: airtableBudget.value ?? airtableLimiter, retry: retry,
+                              logger: Logger(label: "recops.airtable"))
     }
 
     /// The resources of the selected parts (see `ResourceSelection`), with clients from the environment.

@@ -2,7 +2,7 @@ import Airtable
 import Foundation
 import Logging
 import Pipeline
-import PostgresStore
+@testable import PostgresStore
 import RecopsBase
 import RecopsTesting
 import SQLiteStore
@@ -32,7 +32,10 @@ struct PostgresStoreTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         defer { stores.forEach { $0.close() } }
-        #expect(try await TestPostgres.integer(settings, "SELECT count(*) FROM recops_schema") == 1)
+        #expect(try await TestPostgres.integer(settings, "SELECT count(*) FROM recops_schema") == PostgresSchema.migrations.count)
+        // The server ends a session left idle in a transaction, and bounds every statement.
+        #expect(try await stores[1].query("t", "SHOW idle_in_transaction_session_timeout").first?.decode(String.self) == "30s")
+        #expect(try await stores[1].query("t", "SHOW statement_timeout").first?.decode(String.self) == "30s")
         // And they share one store: what one accepts, another reads.
         #expect(try await stores[0].accept(Self.callback(1), at: Date()))
         #expect(try await stores[2].job(Self.callback(1).recordingSid)?.state == .received)
@@ -59,6 +62,13 @@ struct PostgresStoreTests {
         #expect(throws: PostgresSettings.InvalidURL.self) { try PostgresSettings(url: "mysql://u:p@h/db") }
         #expect(throws: PostgresSettings.InvalidURL.self) { try PostgresSettings(url: "postgres://u@h/db?sslmode=sometimes") }
         #expect(PostgresSettings.redact("postgres://u:hunter2@h/db") == "postgres://u:***@h/db")
+        // Forms the redaction cannot take apart are not shown at all.
+        for text in ["host=db user=app password=hunter2 dbname=x", "postgres://app@db/x?password=hunter2", "postgres://u:hun ter2@h/db"] {
+            #expect(!PostgresSettings.redact(text).contains("hunter2") && !PostgresSettings.redact(text).contains("ter2"))
+            let shown: String
+            do { shown = "\(try PostgresSettings(url: text))" } catch { shown = "\(error)" }
+            #expect(!shown.contains("hunter2") && !shown.contains("ter2"), "\(shown)")
+        }
     }
 
     @Test func aNewCallbackWakesAnIdleReplicaAtOnce() async throws {
@@ -90,6 +100,9 @@ struct PostgresStoreTests {
         let claim = try #require(try await store.claim(JobStateMachine.eligibility(.transfer), jobID: nil, order: .due, limit: 3, owner: "dead-replica", lease: 30))
         #expect(try await store.rescue() == 0)
         clock.withLock { $0 = $0.addingTimeInterval(31) }
+        // Expired, but within the grace: the holder's late commit may still land.
+        #expect(try await store.rescue() == 0)
+        clock.withLock { $0 = $0.addingTimeInterval(60) }
         #expect(try await store.rescue() == 3)
         #expect(try await TestPostgres.integer(settings, "SELECT count(*) FROM recordings WHERE claimed_by IS NOT NULL") == 0)
         // The dead replica's late commit is fenced out.
@@ -108,6 +121,9 @@ struct PostgresStoreTests {
         #expect(try await store.commit(jobs, under: rows).count == 3)
         #expect(try await store.accept(Self.callback(4), at: clock.value))
         #expect(try await store.prune(linkedBefore: clock.value.addingTimeInterval(-90 * 86_400)) == 2)
+        #expect(try await store.job(Self.callback(1).recordingSid) == nil)
+        // Twilio sending a pruned recording's callback again stores nothing.
+        #expect(try await !store.accept(Self.callback(1), at: clock.value))
         #expect(try await store.job(Self.callback(1).recordingSid) == nil)
         #expect(try await store.job(Self.callback(3).recordingSid)?.state == .linked)
         #expect(try await store.job(Self.callback(4).recordingSid)?.state == .received)

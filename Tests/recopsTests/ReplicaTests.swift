@@ -114,7 +114,21 @@ struct ReplicaTests {
         return (spec, environment)
     }
 
-    @Test func threeReplicasThroughKillsAndThrottlingLoseNothingAndDoubleNothing() async throws {
+    /// One moto, one sandbox, fault proxies in front of both, a new database, the applied spec,
+    /// and three replicas (not started).
+    struct Cluster {
+        let moto: MotoServer
+        let sandbox: LocalSandbox
+        let airtable: LocalProxy
+        let s3: LocalProxy
+        let database: PostgresSettings
+        let appPort: Int
+        let spec: String
+        let environment: [String: String]
+        let replicas: Replicas
+    }
+
+    static func withCluster(_ body: (Cluster) async throws -> Void) async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with(seed: Self.seed, throttlePause: .seconds(1)) { sandbox in
                 let airtable = try await LocalProxy(upstream: sandbox.baseURL)
@@ -125,6 +139,17 @@ struct ReplicaTests {
                 let apply = try await RecopsBinary.run(["apply", "--spec", spec, "--auto-approve"], environment: environment)
                 #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
                 let replicas = Replicas(count: 3, spec: spec, environment: environment)
+                try await body(Cluster(moto: moto, sandbox: sandbox, airtable: airtable, s3: s3, database: database, appPort: appPort,
+                                       spec: spec, environment: environment, replicas: replicas))
+                await replicas.stopAll()
+            }
+        }
+    }
+
+    @Test func threeReplicasThroughKillsAndThrottlingLoseNothingAndDoubleNothing() async throws {
+        try await Self.withCluster { cluster in
+                let (moto, sandbox, airtable, s3, database, appPort, spec, environment, replicas) =
+                    (cluster.moto, cluster.sandbox, cluster.airtable, cluster.s3, cluster.database, cluster.appPort, cluster.spec, cluster.environment, cluster.replicas)
                 // Started together: they migrate the new database once, under the advisory lock.
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for index in 0..<3 { group.addTask { try await replicas.start(index) } }
@@ -262,23 +287,14 @@ struct ReplicaTests {
                 print("replicas: \(all.count) recordings, \(await replicas.kills) kills, \(Int(storms)) Airtable 429s from the proxy, sandbox peak \(Int(peak ?? -1))/s, "
                       + "sandbox throttled \(Int(try await sandbox.dump()["airtable"]?["throttled"]?.numberValue ?? -1))")
                 await replicas.stopAll()
-            }
         }
     }
 
     /// SIGTERM one replica at a time, wait until it is ready again, go on, while calls arrive:
     /// the others take the traffic, and no voice webhook is refused.
     @Test func aRollingRestartRefusesNoVoiceWebhook() async throws {
-        try await MotoServer.with { moto in
-            try await LocalSandbox.with(seed: Self.seed, throttlePause: .seconds(1)) { sandbox in
-                let airtable = try await LocalProxy(upstream: sandbox.baseURL)
-                let s3 = try await LocalProxy(upstream: moto.endpoint)
-                let database = try await TestPostgres.freshDatabase()
-                let appPort = freeLoopbackPort()
-                let (spec, environment) = try Self.setUp(moto: moto, sandbox: sandbox, airtable: airtable, s3: s3, database: database, appPort: appPort)
-                let apply = try await RecopsBinary.run(["apply", "--spec", spec, "--auto-approve"], environment: environment)
-                #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
-                let replicas = Replicas(count: 3, spec: spec, environment: environment)
+        try await Self.withCluster { cluster in
+                let (sandbox, database, appPort, replicas) = (cluster.sandbox, cluster.database, cluster.appPort, cluster.replicas)
                 for index in 0..<3 { try await replicas.start(index) }
                 let ports = replicas.ports
                 let appURL = "http://127.0.0.1:\(appPort)"
@@ -323,7 +339,6 @@ struct ReplicaTests {
                 // Every call the webhook acknowledged is in the shared store.
                 #expect(try await TestPostgres.integer(database, "SELECT count(*) FROM calls") == calls)
                 await replicas.stopAll()
-            }
         }
     }
 }

@@ -1,0 +1,45 @@
+import Foundation
+import Pipeline
+import PostgresStore
+import RecopsTesting
+import SQLiteStore
+import Testing
+import Twilio
+
+/// `recops store migrate` and `recops store copy` as a user runs them.
+@Suite(.enabled(if: TestPostgres.isEnabled, Comment(rawValue: TestPostgres.skipReason)))
+struct StoreCommandTests {
+    @Test func migrateThenCopyASQLiteStoreTwice() async throws {
+        let database = try await TestPostgres.freshDatabase()
+        let environment = ["RECOPS_DATABASE_URL": database.connectionURL()]
+        let migrate = try await RecopsBinary.run(["store", "migrate"], environment: environment)
+        #expect(migrate.status == 0, "\(migrate.stderr)")
+        let password = try #require(TestPostgres.passwordOf(database))
+        #expect(migrate.stdout.contains("schema current") && !migrate.stdout.contains(password))
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recops-copy-cli-\(UUID().uuidString)")
+        let sqlite = try SQLiteJobStore(directory: directory)
+        for n in 1...3 {
+            let callback = RecordingCallback(accountSid: "AC" + String(repeating: "a", count: 32), callSid: String(format: "CA%032d", n),
+                                             recordingSid: String(format: "RE%032d", n), status: .completed, duration: 5, startTime: Date())
+            try await sqlite.recordCall(CallRecord(callSid: callback.callSid, from: nil, to: nil, jobID: "J-1", status: .completed, startedAt: Date()))
+            #expect(try await sqlite.accept(callback, at: Date()))
+        }
+        let first = try await RecopsBinary.run(["store", "copy", "--from", directory.path], environment: environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("copied 3 of 3 recordings and 3 of 3 calls"), "\(first.stdout)")
+        let second = try await RecopsBinary.run(["store", "copy", "--from", directory.path], environment: environment)
+        #expect(second.status == 0 && second.stdout.contains("copied 0 of 3 recordings and 0 of 3 calls") && second.stdout.contains("nothing new"), "\(second.stdout)")
+        #expect(try await TestPostgres.integer(database, "SELECT count(*) FROM recordings WHERE state = 'received'") == 3)
+
+        // No store there: a clear error, exit 1.
+        let missing = try await RecopsBinary.run(["store", "copy", "--from", directory.appendingPathComponent("nope").path], environment: environment)
+        #expect(missing.status == 1 && missing.stderr.contains("no SQLite store"))
+        // A wrong password: the server's reason, exit 1, the password nowhere.
+        var wrong = database
+        wrong.password = "wrong-Password-99"
+        let refused = try await RecopsBinary.run(["store", "migrate", "--store", wrong.connectionURL()], environment: [:])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("password authentication failed") && !refused.stderr.contains("wrong-Password-99"), "\(refused.stderr)")
+    }
+}
