@@ -28,6 +28,7 @@ def main():
     parser.add_argument("--count", type=int, default=40000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data", required=True)
+    parser.add_argument("--delay-ms", type=int, default=0, help="each connection waits this long between requests (0: as fast as answers come)")
     args = parser.parse_args()
     url = args.app + "/api/twilio/recording"
     data = open(args.data, "w")
@@ -38,6 +39,8 @@ def main():
                   ("RecordingSource", "StartCallRecording"), ("RecordingTrack", "both"), ("ErrorCode", "0")]
         data.write(f"{sign(url, params, args.token)}\t{urllib.parse.urlencode(params)}\n")
     data.close()
+    if args.delay_ms:
+        print(f"function delay() return {args.delay_ms} end")
     print(f"""
 local bodies, signatures = {{}}, {{}}
 for line in io.lines("{args.data}") do
