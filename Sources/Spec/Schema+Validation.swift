@@ -79,7 +79,8 @@ extension Schema {
             } else if let pattern, text.range(of: "^(?:\(pattern))$", options: .regularExpression) == nil {
                 // A URL's password (a store URL's) is never echoed; text that may hide one in a
                 // form the pattern cannot see (spaces, password=) is not shown at all.
-                let shown = text.contains(where: \.isWhitespace) || text.lowercased().contains("password")
+                let credential = text.lowercased().contains("password") || (text.contains("://") && text.contains(where: \.isWhitespace))
+                let shown = credential
                     ? "(not shown: it may hold a password)"
                     : text.replacingOccurrences(of: "://([^/@:]*):[^@]*@", with: "://$1:***@", options: .regularExpression)
                 diagnostics.append(Diagnostic(.error, "\(name) is '\(shown)', \(patternHelp ?? "which does not match \(pattern)")", at: location))
