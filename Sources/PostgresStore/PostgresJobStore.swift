@@ -127,10 +127,11 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
                 defer { Task { try? await connection.close() } }
                 delay = .milliseconds(200)
                 try await connection.listen(on: Self.channel) { notifications in
+                    // Anything may have arrived between a failure and the new LISTEN. (Fired
+                    // before `listening` turns true, so a test that waits for it sees this wake.)
+                    wake.fire()
                     listening.exchange(true)
                     defer { listening.exchange(false) }
-                    // Anything may have arrived between a failure and the new LISTEN.
-                    wake.fire()
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask {
                             for try await _ in notifications { self.wake.fire() }

@@ -41,6 +41,9 @@ final class GroupCommit: Sendable {
         self.transaction = transaction
     }
 
+    /// Writes waiting for the next transaction (tests wait on it).
+    var queued: Int { state.value.queue.count }
+
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let id = state.withLock { state -> UInt64 in
             state.next += 1

@@ -50,16 +50,21 @@ import Testing
     @Test func aWaiterThatGivesUpLeavesNoWrite() async throws {
         let pool = try Self.database()
         let gate = Locked(false)
+        let entered = Locked(false)
         let group = GroupCommit { writes in
             // The first transaction waits until the test has cancelled the queued waiter.
+            entered.exchange(true)
             while !gate.value { try? await Task.sleep(for: .milliseconds(5)) }
             return await SQLiteJobStore.group(writes, in: pool, path: "test")
         }
         let first = Task { try await group.write { db in try db.execute(sql: "INSERT INTO t (n) VALUES (1)") } }
-        // Give the first write time to be taken by the drain (it then waits on the gate).
-        try await Task.sleep(for: .milliseconds(100))
+        // The first write is taken (its transaction waits on the gate) …
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !entered.value, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         let queued = Task { try await group.write { db in try db.execute(sql: "INSERT INTO t (n) VALUES (2)") } }
-        try await Task.sleep(for: .milliseconds(50))
+        // … and the second waits in the queue behind it.
+        while group.queued == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(entered.value && group.queued == 1)
         queued.cancel()
         await #expect(throws: CancellationError.self) { try await queued.value }
         gate.exchange(true)
