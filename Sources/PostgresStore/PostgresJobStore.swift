@@ -579,6 +579,8 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
         do {
             return try await client.query(sql, logger: logger).collect()
         } catch {
+            // A caller that gave up hears so as such (the budget's waiters, the worker's steps).
+            if error is CancellationError || Task.isCancelled { throw CancellationError() }
             throw Self.storeError(operation, error)
         }
     }
@@ -589,6 +591,7 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
         } catch let error as JobStoreError {
             throw error
         } catch {
+            if error is CancellationError || Task.isCancelled { throw CancellationError() }
             throw Self.storeError(operation, error)
         }
     }

@@ -225,10 +225,13 @@ struct PostgresStoreTests {
         await throttled.throttled("appBASE")
         // Paused for every replica: another replica's request waits on the shared pause.
         let budget = SharedRequestBudget(local: RateLimiter(), store: store, replica: "r3")
-        let waiter = Task { try await budget.run("appBASE") { 2 } }
-        try await Task.sleep(for: .milliseconds(200))
-        waiter.cancel()
-        await #expect(throws: CancellationError.self) { _ = try await waiter.value }
+        // Given up at different moments: in the local queue, in a statement, between polls.
+        for delay in [0, 1, 2, 5, 10, 20, 50, 100, 200] {
+            let waiter = Task { try await budget.run("appBASE") { 2 } }
+            try await Task.sleep(for: .milliseconds(delay))
+            waiter.cancel()
+            await #expect(throws: CancellationError.self, "cancelled after \(delay) ms") { _ = try await waiter.value }
+        }
         #expect(try await TestPostgres.integer(settings, "SELECT count(*) FROM airtable_slots WHERE holder IS NOT NULL") == 0)
         // In flight when cancelled: the slot still comes back.
         try await TestPostgres.execute(settings, "DELETE FROM airtable_pauses")
