@@ -103,15 +103,25 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
     /// `text` with anything between "://user:" and "@" replaced: safe to print even when the
     /// URL does not parse.
     public static func redact(_ text: String) -> String {
+        // By Unicode scalar, never by grapheme: a combining mark after "@" or ":" would hide it
+        // from a Character search and leave the password in the text.
+        let scalars = Array(text.unicodeScalars)
         // Anything that is not plainly scheme://user[:password]@host/… (a libpq keyword string,
         // a password with spaces, ?password=) is not shown at all.
-        guard let scheme = text.range(of: "://"), !text.contains(where: \.isWhitespace),
-              !text.lowercased().contains("password") else { return "(not shown: it may hold a password)" }
-        let rest = text[scheme.upperBound...]
-        guard let at = rest.lastIndex(of: "@") else { return text }
-        let userinfo = rest[..<at]
-        guard let colon = userinfo.firstIndex(of: ":") else { return text }
-        return String(text[..<colon]) + ":***" + String(rest[at...])
+        let hidden = "(not shown: it may hold a password)"
+        guard let scheme = text.range(of: "://"), !scalars.contains(where: \.properties.isWhitespace),
+              !text.lowercased().contains("password") else { return hidden }
+        let start = text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: scheme.upperBound)
+        guard let at = scalars[start...].lastIndex(of: "@") else {
+            // No user part: a ":" can only be a port, unless the "@" was mistyped away.
+            return scalars[start...].contains(":") && !scalars[start...].contains("/") ? hidden : text
+        }
+        guard let colon = scalars[start..<at].firstIndex(of: ":") else { return text }
+        var shown = String.UnicodeScalarView()
+        shown.append(contentsOf: scalars[..<colon])
+        shown.append(contentsOf: ":***".unicodeScalars)
+        shown.append(contentsOf: scalars[at...])
+        return String(shown)
     }
 
     var startupParameters: [(String, String)] {

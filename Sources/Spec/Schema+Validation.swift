@@ -79,7 +79,7 @@ extension Schema {
             } else if let pattern, text.range(of: "^(?:\(pattern))$", options: .regularExpression) == nil {
                 // A URL's password (a store URL's) is never echoed; text that may hide one in a
                 // form the pattern cannot see (spaces, password=) is not shown at all.
-                let credential = text.lowercased().contains("password") || (text.contains("://") && text.contains(where: \.isWhitespace))
+                let credential = text.lowercased().contains("password") || (text.contains("://") && text.unicodeScalars.contains(where: \.properties.isWhitespace))
                 let shown = credential
                     ? "(not shown: it may hold a password)"
                     : text.replacingOccurrences(of: "://([^/@:]*):[^@]*@", with: "://$1:***@", options: .regularExpression)

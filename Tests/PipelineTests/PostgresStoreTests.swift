@@ -63,7 +63,11 @@ struct PostgresStoreTests {
         #expect(throws: PostgresSettings.InvalidURL.self) { try PostgresSettings(url: "postgres://u@h/db?sslmode=sometimes") }
         #expect(PostgresSettings.redact("postgres://u:hunter2@h/db") == "postgres://u:***@h/db")
         // Forms the redaction cannot take apart are not shown at all.
-        for text in ["host=db user=app password=hunter2 dbname=x", "postgres://app@db/x?password=hunter2", "postgres://u:hun ter2@h/db"] {
+        // A combining mark after "@" (or ":") must not hide it from the redaction.
+        #expect(PostgresSettings.redact("postgres://u:hunter2@\u{301}h/db") == "postgres://u:***@\u{301}h/db")
+        #expect(!PostgresSettings.redact("postgres://u:hunter2\u{301}@h/db").contains("hunter2"))
+        for text in ["host=db user=app password=hunter2 dbname=x", "postgres://app@db/x?password=hunter2", "postgres://u:hun ter2@h/db",
+                     "postgres://u:hunter2@\u{301}h/db", "postgres://u:hun\u{2003}ter2@h/db"] {
             #expect(!PostgresSettings.redact(text).contains("hunter2") && !PostgresSettings.redact(text).contains("ter2"))
             let shown: String
             do { shown = "\(try PostgresSettings(url: text))" } catch { shown = "\(error)" }

@@ -116,7 +116,7 @@ struct ReplicaTests {
 
     /// One moto, one sandbox, fault proxies in front of both, a new database, the applied spec,
     /// and three replicas (not started).
-    struct Cluster {
+    struct Cluster: Sendable {
         let moto: MotoServer
         let sandbox: LocalSandbox
         let airtable: LocalProxy
@@ -126,6 +126,17 @@ struct ReplicaTests {
         let spec: String
         let environment: [String: String]
         let replicas: Replicas
+        let transport = AsyncHTTPClientTransport(timeout: .seconds(5))
+
+        var appURL: String { "http://127.0.0.1:\(appPort)" }
+        var account: String { sandbox.seed.accountSID }
+        var jobs: [String] { ReplicaTests.seed.jobs.map(\.jobID) }
+
+        /// `ReplicaTests.deliver` to this cluster's replicas; returns the non-2xx answers.
+        func deliver(_ path: String, _ parameters: [(name: String, value: String)], until deadline: ContinuousClock.Instant) async throws -> Int {
+            try await ReplicaTests.deliver(path, parameters, appURL: appURL, ports: replicas.ports, authToken: sandbox.seed.authToken,
+                                           transport: transport, until: deadline)
+        }
     }
 
     static func withCluster(_ body: (Cluster) async throws -> Void) async throws {
@@ -148,145 +159,135 @@ struct ReplicaTests {
 
     @Test func threeReplicasThroughKillsAndThrottlingLoseNothingAndDoubleNothing() async throws {
         try await Self.withCluster { cluster in
-                let (moto, sandbox, airtable, s3, database, appPort, spec, environment, replicas) =
-                    (cluster.moto, cluster.sandbox, cluster.airtable, cluster.s3, cluster.database, cluster.appPort, cluster.spec, cluster.environment, cluster.replicas)
-                // Started together: they migrate the new database once, under the advisory lock.
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for index in 0..<3 { group.addTask { try await replicas.start(index) } }
-                    try await group.waitForAll()
-                }
-                let ports = replicas.ports
-                let appURL = "http://127.0.0.1:\(appPort)"
-                let account = sandbox.seed.accountSID
-                let token = sandbox.seed.authToken
-                let jobs = Self.seed.jobs.map(\.jobID)
-                let transport = AsyncHTTPClientTransport(timeout: .seconds(5))
-                let deadline = ContinuousClock.now + .seconds(600)
+            let (moto, sandbox, airtable, s3, database, spec, environment, replicas) =
+                (cluster.moto, cluster.sandbox, cluster.airtable, cluster.s3, cluster.database, cluster.spec, cluster.environment, cluster.replicas)
+            // Started together: they migrate the new database once, under the advisory lock.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<3 { group.addTask { try await replicas.start(index) } }
+                try await group.waitForAll()
+            }
+            let (account, jobs) = (cluster.account, cluster.jobs)
+            let deadline = ContinuousClock.now + .seconds(600)
 
-                // Ten senders, thirty recordings each, while replicas are killed and Airtable storms.
-                let senders = 10, perSender = 30
-                let sending = Locked(true)
-                let sent = try await withThrowingTaskGroup(of: [(job: String, recording: String)].self) { group in
-                    for sender in 0..<senders {
-                        group.addTask {
-                            var sent: [(job: String, recording: String)] = []
-                            for n in 0..<perSender {
-                                let job = jobs[(sender * perSender + n) % jobs.count]
-                                let callSid = PipelineFixture.callSid()
-                                _ = try await Self.deliver("/api/twilio/voice", [(name: "AccountSid", value: account), (name: "CallSid", value: callSid), (name: "JobId", value: job)],
-                                                           appURL: appURL, ports: ports, authToken: token, transport: transport, until: deadline)
-                                let recording = await sandbox.state.addRecording(callSid: callSid, duration: 2)
-                                _ = try await Self.deliver("/api/twilio/recording", PipelineFixture.recordingCallback(
-                                    account: account, callSid: callSid, recordingSid: recording.sid, start: recording.created, duration: 2),
-                                    appURL: appURL, ports: ports, authToken: token, transport: transport, until: deadline)
-                                sent.append((job, recording.sid))
-                            }
-                            return sent
-                        }
-                    }
+            // Ten senders, thirty recordings each, while replicas are killed and Airtable storms.
+            let senders = 10, perSender = 30
+            let sending = Locked(true)
+            let sent = try await withThrowingTaskGroup(of: [(job: String, recording: String)].self) { group in
+                for sender in 0..<senders {
                     group.addTask {
-                        // At least ten kills, at random moments, of random replicas; each comes back.
-                        var storms = 0
-                        while await replicas.kills < 10 || sending.value {
-                            try await Task.sleep(for: .milliseconds(Int.random(in: 400...1500)))
-                            let victim = Int.random(in: 0..<3)
-                            await replicas.kill(victim)
-                            if Bool.random() { try await Task.sleep(for: .milliseconds(Int.random(in: 100...800))) }
-                            try await replicas.start(victim)
-                            storms += 1
-                            if storms % 3 == 0 {
-                                // Another client of the base pushed it over: Airtable refuses a run of requests.
-                                try await airtable.add(FaultProxy.Rule(pathPrefix: "/v0/", action: .status, status: 429,
-                                                                       body: #"{"errors":[{"error":"RATE_LIMIT_REACHED","message":"Rate limit exceeded"}]}"#, count: 6))
-                            }
+                        var sent: [(job: String, recording: String)] = []
+                        for n in 0..<perSender {
+                            let job = jobs[(sender * perSender + n) % jobs.count]
+                            let callSid = PipelineFixture.callSid()
+                            _ = try await cluster.deliver("/api/twilio/voice", [(name: "AccountSid", value: account), (name: "CallSid", value: callSid), (name: "JobId", value: job)], until: deadline)
+                            let recording = await sandbox.state.addRecording(callSid: callSid, duration: 2)
+                            _ = try await cluster.deliver("/api/twilio/recording", PipelineFixture.recordingCallback(
+                                account: account, callSid: callSid, recordingSid: recording.sid, start: recording.created, duration: 2), until: deadline)
+                            sent.append((job, recording.sid))
                         }
-                        return []
+                        return sent
                     }
-                    var sent: [(job: String, recording: String)] = []
-                    var finishedSenders = 0
-                    for try await batch in group {
-                        sent += batch
-                        if !batch.isEmpty { finishedSenders += 1 }
-                        if finishedSenders == senders { sending.exchange(false) }
-                    }
-                    return sent
                 }
-                #expect(sent.count == senders * perSender)
-                #expect(await replicas.kills >= 10)
+                group.addTask {
+                    // At least ten kills, at random moments, of random replicas; each comes back.
+                    var storms = 0
+                    while await replicas.kills < 10 || sending.value {
+                        try await Task.sleep(for: .milliseconds(Int.random(in: 400...1500)))
+                        let victim = Int.random(in: 0..<3)
+                        await replicas.kill(victim)
+                        if Bool.random() { try await Task.sleep(for: .milliseconds(Int.random(in: 100...800))) }
+                        try await replicas.start(victim)
+                        storms += 1
+                        if storms % 3 == 0 {
+                            // Another client of the base pushed it over: Airtable refuses a run of requests.
+                            try await airtable.add(FaultProxy.Rule(pathPrefix: "/v0/", action: .status, status: 429,
+                                                                   body: #"{"errors":[{"error":"RATE_LIMIT_REACHED","message":"Rate limit exceeded"}]}"#, count: 6))
+                        }
+                    }
+                    return []
+                }
+                var sent: [(job: String, recording: String)] = []
+                var finishedSenders = 0
+                for try await batch in group {
+                    sent += batch
+                    if !batch.isEmpty { finishedSenders += 1 }
+                    if finishedSenders == senders { sending.exchange(false) }
+                }
+                return sent
+            }
+            #expect(sent.count == senders * perSender)
+            #expect(await replicas.kills >= 10)
 
-                // A replica that dies mid-upload: its recording is finished by another one. The
-                // upload of this one recording (its key names its call) is held 4 s in the proxy.
-                let callSid = PipelineFixture.callSid()
-                try await s3.add(FaultProxy.Rule(method: "PUT", pathSuffix: "\(callSid)-\(jobs[0]).mp3", action: .latency, latencyMs: 4000, count: 1))
-                _ = try await Self.deliver("/api/twilio/voice", [(name: "AccountSid", value: account), (name: "CallSid", value: callSid), (name: "JobId", value: jobs[0])],
-                                           appURL: appURL, ports: ports, authToken: token, transport: transport, until: deadline)
-                let slow = await sandbox.state.addRecording(callSid: callSid, duration: 2)
-                _ = try await Self.deliver("/api/twilio/recording", PipelineFixture.recordingCallback(
-                    account: account, callSid: callSid, recordingSid: slow.sid, start: slow.created, duration: 2),
-                    appURL: appURL, ports: ports, authToken: token, transport: transport, until: deadline)
-                // Wait until a replica holds its transfer and its PUT is in the slow proxy.
-                var holder: Int?
-                while holder == nil, ContinuousClock.now < deadline {
-                    let row = try await TestPostgres.text(database, "SELECT state || ' ' || COALESCE(claimed_by, '-') FROM recordings WHERE recording_sid = '\(slow.sid)'")
-                    let held = try await s3.stats()["faults"]?.numberValue ?? 0
-                    let parts = row?.split(separator: " ").map(String.init) ?? []
-                    if parts.first.map({ $0 != "received" }) ?? false {
-                        Issue.record("the slow upload finished before it was seen held: \(row ?? "")")
-                        break
-                    }
-                    if parts.count == 2, parts[1].hasPrefix("replica-"), held > 0 { holder = Int(parts[1].dropFirst("replica-".count)) }
-                    else { try await Task.sleep(for: .milliseconds(20)) }
+            // A replica that dies mid-upload: its recording is finished by another one. The
+            // upload of this one recording (its key names its call) is held 4 s in the proxy.
+            let callSid = PipelineFixture.callSid()
+            try await s3.add(FaultProxy.Rule(method: "PUT", pathSuffix: "\(callSid)-\(jobs[0]).mp3", action: .latency, latencyMs: 4000, count: 1))
+            _ = try await cluster.deliver("/api/twilio/voice", [(name: "AccountSid", value: account), (name: "CallSid", value: callSid), (name: "JobId", value: jobs[0])], until: deadline)
+            let slow = await sandbox.state.addRecording(callSid: callSid, duration: 2)
+            _ = try await cluster.deliver("/api/twilio/recording", PipelineFixture.recordingCallback(
+                account: account, callSid: callSid, recordingSid: slow.sid, start: slow.created, duration: 2), until: deadline)
+            // Wait until a replica holds its transfer and its PUT is in the slow proxy.
+            var holder: Int?
+            while holder == nil, ContinuousClock.now < deadline {
+                let row = try await TestPostgres.text(database, "SELECT state || ' ' || COALESCE(claimed_by, '-') FROM recordings WHERE recording_sid = '\(slow.sid)'")
+                let held = try await s3.stats()["faults"]?.numberValue ?? 0
+                let parts = row?.split(separator: " ").map(String.init) ?? []
+                if parts.first.map({ $0 != "received" }) ?? false {
+                    Issue.record("the slow upload finished before it was seen held: \(row ?? "")")
+                    break
                 }
-                let victim = try #require(holder)
-                await replicas.kill(victim)
-                var finisher: String?
-                while ContinuousClock.now < deadline {
-                    if let state = try await TestPostgres.text(database, "SELECT state FROM recordings WHERE recording_sid = '\(slow.sid)'"), state != "received" {
-                        finisher = state
-                        break
-                    }
-                    try await Task.sleep(for: .milliseconds(100))
+                if parts.count == 2, parts[1].hasPrefix("replica-"), held > 0 { holder = Int(parts[1].dropFirst("replica-".count)) }
+                else { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let victim = try #require(holder)
+            await replicas.kill(victim)
+            var finisher: String?
+            while ContinuousClock.now < deadline {
+                if let state = try await TestPostgres.text(database, "SELECT state FROM recordings WHERE recording_sid = '\(slow.sid)'"), state != "received" {
+                    finisher = state
+                    break
                 }
-                #expect(finisher == "stored" || finisher == "linked", "the recording of the dead replica was not finished: \(finisher ?? "nil")")
-                try await replicas.start(victim)
-                let all = sent + [(jobs[0], slow.sid)]
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(finisher == "stored" || finisher == "linked", "the recording of the dead replica was not finished: \(finisher ?? "nil")")
+            try await replicas.start(victim)
+            let all = sent + [(jobs[0], slow.sid)]
 
-                // From the outside: every job's history has exactly its recordings' lines.
-                let expected = Dictionary(grouping: all, by: \.job).mapValues(\.count)
-                var histories: [String: String] = [:]
-                var quiet = ContinuousClock.now + .seconds(60)
-                var lines = 0
-                repeat {
-                    histories = try await Self.histories(sandbox)
-                    if try jobs.allSatisfy({ try PipelineFixture.urlLines(histories[$0] ?? "").count >= expected[$0] ?? 0 }) { break }
-                    let now = try histories.values.map { try PipelineFixture.urlLines($0).count }.reduce(0, +)
-                    if now > lines { lines = now; quiet = ContinuousClock.now + .seconds(60) }
-                    try await Task.sleep(for: .milliseconds(250))
-                } while ContinuousClock.now < quiet
-                var linked: [String] = []
-                for job in jobs {
-                    let urls = try PipelineFixture.urlLines(histories[job] ?? "")
-                    #expect(urls.count == expected[job], "\(job): \(urls.count) lines for \(expected[job] ?? 0) recordings")
-                    linked += urls.compactMap { URL(string: $0)?.path }
-                }
-                #expect(Set(linked).count == linked.count, "a line was written twice")
-                // And in S3: one object per recording.
-                let keys = try await Self.objectKeys(moto)
-                #expect(keys.count == all.count)
-                #expect(Set(linked.map { String($0.drop { $0 == "/" }.drop { $0 != "/" }.dropFirst()) }) == Set(keys))
-                // Airtable never saw more than its 5 a second, by its own count.
-                let peak = try await sandbox.dump()["airtable"]?["peak_per_second"]?.numberValue
-                #expect(peak ?? 99 <= 5, "the sandbox saw \(peak ?? -1) requests in one second")
-                // status reads the shared store as it reads SQLite.
-                let status = try await RecopsBinary.run(["status", "--spec", spec, "--format", "json"], environment: environment)
-                #expect(status.status == 0, "\(status.stderr)")
-                let report = try JSONDecoder().decode(JSONValue.self, from: Data(status.stdout.utf8))
-                #expect(report["queue"]?["linked"]?.numberValue == Double(all.count), "\(status.stdout.prefix(400))")
-                let storms = try await airtable.stats()["faults"]?.numberValue ?? 0
-                #expect(storms > 0, "no 429 storm reached the replicas")
-                print("replicas: \(all.count) recordings, \(await replicas.kills) kills, \(Int(storms)) Airtable 429s from the proxy, sandbox peak \(Int(peak ?? -1))/s, "
-                      + "sandbox throttled \(Int(try await sandbox.dump()["airtable"]?["throttled"]?.numberValue ?? -1))")
-                await replicas.stopAll()
+            // From the outside: every job's history has exactly its recordings' lines.
+            let expected = Dictionary(grouping: all, by: \.job).mapValues(\.count)
+            var histories: [String: String] = [:]
+            var quiet = ContinuousClock.now + .seconds(60)
+            var lines = 0
+            repeat {
+                histories = try await Self.histories(sandbox)
+                if try jobs.allSatisfy({ try PipelineFixture.urlLines(histories[$0] ?? "").count >= expected[$0] ?? 0 }) { break }
+                let now = try histories.values.map { try PipelineFixture.urlLines($0).count }.reduce(0, +)
+                if now > lines { lines = now; quiet = ContinuousClock.now + .seconds(60) }
+                try await Task.sleep(for: .milliseconds(250))
+            } while ContinuousClock.now < quiet
+            var linked: [String] = []
+            for job in jobs {
+                let urls = try PipelineFixture.urlLines(histories[job] ?? "")
+                #expect(urls.count == expected[job], "\(job): \(urls.count) lines for \(expected[job] ?? 0) recordings")
+                linked += urls.compactMap { URL(string: $0)?.path }
+            }
+            #expect(Set(linked).count == linked.count, "a line was written twice")
+            // And in S3: one object per recording.
+            let keys = try await Self.objectKeys(moto)
+            #expect(keys.count == all.count)
+            #expect(Set(linked.map { String($0.drop { $0 == "/" }.drop { $0 != "/" }.dropFirst()) }) == Set(keys))
+            // Airtable never saw more than its 5 a second, by its own count.
+            let peak = try await sandbox.dump()["airtable"]?["peak_per_second"]?.numberValue
+            #expect(peak ?? 99 <= 5, "the sandbox saw \(peak ?? -1) requests in one second")
+            // status reads the shared store as it reads SQLite.
+            let status = try await RecopsBinary.run(["status", "--spec", spec, "--format", "json"], environment: environment)
+            #expect(status.status == 0, "\(status.stderr)")
+            let report = try JSONDecoder().decode(JSONValue.self, from: Data(status.stdout.utf8))
+            #expect(report["queue"]?["linked"]?.numberValue == Double(all.count), "\(status.stdout.prefix(400))")
+            let storms = try await airtable.stats()["faults"]?.numberValue ?? 0
+            #expect(storms > 0, "no 429 storm reached the replicas")
+            print("replicas: \(all.count) recordings, \(await replicas.kills) kills, \(Int(storms)) Airtable 429s from the proxy, sandbox peak \(Int(peak ?? -1))/s, "
+                  + "sandbox throttled \(Int(try await sandbox.dump()["airtable"]?["throttled"]?.numberValue ?? -1))")
         }
     }
 
@@ -294,51 +295,44 @@ struct ReplicaTests {
     /// the others take the traffic, and no voice webhook is refused.
     @Test func aRollingRestartRefusesNoVoiceWebhook() async throws {
         try await Self.withCluster { cluster in
-                let (sandbox, database, appPort, replicas) = (cluster.sandbox, cluster.database, cluster.appPort, cluster.replicas)
-                for index in 0..<3 { try await replicas.start(index) }
-                let ports = replicas.ports
-                let appURL = "http://127.0.0.1:\(appPort)"
-                let account = sandbox.seed.accountSID
-                let token = sandbox.seed.authToken
-                let jobs = Self.seed.jobs.map(\.jobID)
-                let transport = AsyncHTTPClientTransport(timeout: .seconds(5))
-                let deadline = ContinuousClock.now + .seconds(600)
-                let restarting = Locked(true)
-                let (calls, refusals) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
-                    for sender in 0..<4 {
-                        group.addTask {
-                            var calls = 0, refusals = 0
-                            while restarting.value || calls < 5 {
-                                let callSid = PipelineFixture.callSid()
-                                refusals += try await Self.deliver("/api/twilio/voice", [(name: "AccountSid", value: account), (name: "CallSid", value: callSid),
-                                                                                        (name: "JobId", value: jobs[(sender + calls) % jobs.count])],
-                                                                   appURL: appURL, ports: ports, authToken: token, transport: transport, until: deadline)
-                                calls += 1
-                                try await Task.sleep(for: .milliseconds(20))
-                            }
-                            return (calls, refusals)
-                        }
-                    }
+            let (database, replicas) = (cluster.database, cluster.replicas)
+            for index in 0..<3 { try await replicas.start(index) }
+            let (account, jobs) = (cluster.account, cluster.jobs)
+            let deadline = ContinuousClock.now + .seconds(600)
+            let restarting = Locked(true)
+            let (calls, refusals) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                for sender in 0..<4 {
                     group.addTask {
-                        for index in 0..<3 {
-                            await replicas.stop(index)  // SIGTERM, then up to 40 s to finish
-                            try await replicas.start(index)
-                            // Back in the rotation only once it says it is ready.
-                            let ready = URL(string: "http://127.0.0.1:\(ports[index])/readyz")!
-                            while try await transport.send(HTTPRequest(method: "GET", url: ready)).status != 200 {
-                                try await Task.sleep(for: .milliseconds(50))
-                            }
+                        var calls = 0, refusals = 0
+                        while restarting.value || calls < 5 {
+                            let callSid = PipelineFixture.callSid()
+                            refusals += try await cluster.deliver("/api/twilio/voice", [(name: "AccountSid", value: account), (name: "CallSid", value: callSid),
+                                                                                    (name: "JobId", value: jobs[(sender + calls) % jobs.count])], until: deadline)
+                            calls += 1
+                            try await Task.sleep(for: .milliseconds(20))
                         }
-                        restarting.exchange(false)
-                        return (0, 0)
+                        return (calls, refusals)
                     }
-                    return try await group.reduce((0, 0)) { ($0.0 + $1.0, $0.1 + $1.1) }
                 }
-                #expect(calls >= 20)
-                #expect(refusals == 0, "\(refusals) voice webhooks answered with an error")
-                // Every call the webhook acknowledged is in the shared store.
-                #expect(try await TestPostgres.integer(database, "SELECT count(*) FROM calls") == calls)
-                await replicas.stopAll()
+                group.addTask {
+                    for index in 0..<3 {
+                        await replicas.stop(index)  // SIGTERM, then up to 40 s to finish
+                        try await replicas.start(index)
+                        // Back in the rotation only once it says it is ready.
+                        let ready = URL(string: "http://127.0.0.1:\(replicas.ports[index])/readyz")!
+                        while try await cluster.transport.send(HTTPRequest(method: "GET", url: ready)).status != 200 {
+                            try await Task.sleep(for: .milliseconds(50))
+                        }
+                    }
+                    restarting.exchange(false)
+                    return (0, 0)
+                }
+                return try await group.reduce((0, 0)) { ($0.0 + $1.0, $0.1 + $1.1) }
+            }
+            #expect(calls >= 20)
+            #expect(refusals == 0, "\(refusals) voice webhooks answered with an error")
+            // Every call the webhook acknowledged is in the shared store.
+            #expect(try await TestPostgres.integer(database, "SELECT count(*) FROM calls") == calls)
         }
     }
 }
