@@ -179,7 +179,7 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
                 let rescued = try await rescue()
                 if rescued > 0 { logger.info("expired leases returned to due", metadata: ["count": "\(rescued)"]) }
                 if let retention {
-                    let pruned = try await prune(linkedBefore: Date().addingTimeInterval(-retention))
+                    let pruned = try await prune(linkedBefore: (clock?() ?? Date()).addingTimeInterval(-retention))
                     if pruned > 0 { logger.info("linked rows pruned", metadata: ["count": "\(pruned)"]) }
                 }
             } catch {
