@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "Sandbox",
             dependencies: [
-                "Spec", "Twilio", "Transport",
+                "Spec", "Twilio", "Transport", "Airtable",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(name: "SpecTests", dependencies: ["Spec", "RecopsTesting"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "TwilioTests", dependencies: ["Twilio", "Transport", "RecopsTesting", .product(name: "Hummingbird", package: "hummingbird")]),
-        .testTarget(name: "AirtableTests", dependencies: ["Airtable", "Transport", "RecopsBase", "RecopsTesting"]),
+        .testTarget(name: "AirtableTests", dependencies: ["Airtable", "Transport", "RecopsBase", "RecopsTesting", "Sandbox", "Spec"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Airtable", "Twilio", "Spec", "Transport", "RecopsTesting", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "Provision", "Spec", "AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Spec", "RecopsBase", "AWS", "Twilio", "Airtable", "Sandbox", "Transport", "RecopsTesting"]),

@@ -30,11 +30,15 @@ public struct AirtableClient: Sendable, CustomStringConvertible {
     let limiter: any RequestBudget
     let retry: RetryPolicy
     let logger: Logger
+    /// Told of every answer (or transport failure, status nil): the pipeline's request counts.
+    let observer: @Sendable (_ operation: String, _ status: Int?) -> Void
 
     /// `limiter` is shared by every client of the process (and, when it is a shared budget, of
     /// every replica), so all of them together keep to the base's limit.
     public init(token: String, baseURL: URL = defaultBaseURL, transport: any HTTPTransport, limiter: any RequestBudget,
-                retry: RetryPolicy = RetryPolicy(maxAttempts: 4), logger: Logger) {
+                retry: RetryPolicy = RetryPolicy(maxAttempts: 4), logger: Logger,
+                observer: @escaping @Sendable (_ operation: String, _ status: Int?) -> Void = { _, _ in }) {
+        self.observer = observer
         self.token = token
         self.baseURL = baseURL
         self.transport = transport
@@ -58,7 +62,14 @@ public struct AirtableClient: Sendable, CustomStringConvertible {
         return try await retry.run(shouldRetry: { ($0 as? AirtableError)?.isRetryable ?? ($0 is TransportError) }) {
             // The pause is set before the turn is released: the next waiter must see it.
             let response = try await limiter.run(base) {
-                let response = try await transport.send(request)
+                let response: HTTPResponse
+                do {
+                    response = try await transport.send(request)
+                } catch {
+                    observer(operation, nil)
+                    throw error
+                }
+                observer(operation, response.status)
                 if response.status == 429 { await limiter.throttled(base) }
                 return response
             }
@@ -116,19 +127,66 @@ public struct AirtableClient: Sendable, CustomStringConvertible {
         return record
     }
 
-    /// Records matching a formula, every page. Build the formula with `AirtableFormula`.
-    public func findRecords(base: String, table: String, formula: String, pageSize: Int = 100) async throws -> [Record] {
+    /// One record's update in a batch.
+    public struct Update: Sendable, Equatable {
+        public var id: String
+        public var fields: [String: JSONValue]
+
+        public init(id: String, fields: [String: JSONValue]) {
+            self.id = id
+            self.fields = fields
+        }
+    }
+
+    /// PATCH of up to `AirtableLimits.batchSize` records in one request: Airtable writes all of
+    /// them or none. Returns the records as written, in the order sent.
+    public func updateRecords(base: String, table: String, _ updates: [Update]) async throws -> [Record] {
+        guard !updates.isEmpty else { return [] }
+        guard updates.count <= AirtableLimits.batchSize else {
+            throw AirtableError(type: "INVALID_RECORDS", message: "at most \(AirtableLimits.batchSize) records per update, not \(updates.count)", status: 422,
+                                operation: "UpdateRecords")
+        }
+        let json = try JSONEncoder().encode(JSONValue.object(["records": .array(updates.map {
+            .object(["id": .string($0.id), "fields": .object($0.fields)])
+        })]))
+        let body = try await send("UpdateRecords", base: base, "PATCH", path(base, table), json: json)
+        let records = (try JSONDecoder().decode(JSONValue.self, from: body))["records"]?.arrayValue?.compactMap { Self.record($0) } ?? []
+        guard records.count == updates.count else {
+            throw AirtableError(type: "INVALID_RESPONSE", message: "\(records.count) records in the answer to an update of \(updates.count)", status: 200,
+                                operation: "UpdateRecords")
+        }
+        return records
+    }
+
+    /// Records matching a formula, every page. Build the formula with `AirtableFormula`. A
+    /// request whose URL would be too long for Airtable goes as `POST …/listRecords`, the
+    /// parameters in its body. `fields`: only these fields in the answer (all when empty).
+    public func findRecords(base: String, table: String, formula: String, fields: [String] = [], pageSize: Int = 100) async throws -> [Record] {
         var records: [Record] = []
         var offset: String?
         repeat {
-            var query = [("filterByFormula", formula), ("pageSize", String(pageSize))]
+            var query = [("filterByFormula", formula), ("pageSize", String(pageSize))] + fields.map { ("fields[]", $0) }
             if let offset { query.append(("offset", offset)) }
-            let body = try await send("ListRecords", base: base, "GET", path(base, table), query: query)
+            let body: Data
+            if Self.urlLength(baseURL: baseURL, path: path(base, table), query: query) <= AirtableLimits.urlCharactersForGET {
+                body = try await send("ListRecords", base: base, "GET", path(base, table), query: query)
+            } else {
+                var parameters: [String: JSONValue] = ["filterByFormula": .string(formula), "pageSize": .number(Double(pageSize))]
+                if !fields.isEmpty { parameters["fields"] = .array(fields.map(JSONValue.string)) }
+                if let offset { parameters["offset"] = .string(offset) }
+                body = try await send("ListRecords", base: base, "POST", path(base, table) + "/listRecords", json: try JSONEncoder().encode(JSONValue.object(parameters)))
+            }
             let page = try JSONDecoder().decode(JSONValue.self, from: body).objectValue
             records += page?["records"]?.arrayValue?.compactMap { Self.record($0) } ?? []
             offset = page?["offset"]?.stringValue
         } while offset != nil
         return records
+    }
+
+    /// The length of the URL a GET with `query` would have, percent-encoded as `send` encodes it.
+    static func urlLength(baseURL: URL, path: String, query: [(String, String)]) -> Int {
+        baseURL.absoluteString.count + path.count + 1 + query.map { FormEncoding.escape($0.0).count + 1 + FormEncoding.escape($0.1).count }.reduce(0, +)
+            + max(0, query.count - 1)
     }
 
     /// The record whose `field` equals `value` exactly (value escaped: it may be untrusted).

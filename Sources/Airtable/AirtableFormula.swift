@@ -29,4 +29,19 @@ public enum AirtableFormula {
     public static func equals(field name: String, _ value: String) -> String {
         "\(field(name)) = \(string(value))"
     }
+
+    /// `RECORD_ID() = "rec…"`: one record by its id.
+    public static func recordID(_ id: String) -> String {
+        "RECORD_ID() = \(string(id))"
+    }
+
+    /// `OR(a, b, …)`; a single term stands alone.
+    public static func or(_ terms: [String]) -> String {
+        terms.count == 1 ? terms[0] : "OR(" + terms.joined(separator: ", ") + ")"
+    }
+
+    /// `LEN({field}) > n`.
+    public static func lengthOver(field name: String, _ n: Int) -> String {
+        "LEN(\(field(name))) > \(n)"
+    }
 }

@@ -83,14 +83,19 @@ public struct PipelineBuilder: Sendable {
         let aws = AWSClient(configuration: connections.aws, transport: connections.transport, retry: connections.retry, now: now, logger: logger("aws"))
         let twilio = TwilioClient(credentials: connections.twilio, baseURL: connections.twilioBaseURL, transport: connections.transport,
                                   retry: connections.retry, logger: logger("twilio"))
-        let airtable = AirtableClient(token: connections.airtableToken, baseURL: connections.airtableBaseURL, transport: connections.transport,
-                                      limiter: budget, retry: connections.retry, logger: logger("airtable"))
         let metrics = PipelineMetrics()
         let alerts = AlertSink(webhookURL: configuration.alerts.webhookURL, transport: connections.transport, metrics: metrics, logger: logger("alerts"), now: now)
+        // The month's allowance in front of the per-second budget: every request is counted in the store.
+        let monthly = MonthlyRequestBudget(inner: budget, store: jobs, budget: configuration.airtable.monthlyRequestBudget,
+                                           hold: configuration.airtable.holdWhenBudgetSpent, metrics: metrics, alerts: alerts, now: now,
+                                           logger: logger("airtable"))
+        let airtable = AirtableClient(token: connections.airtableToken, baseURL: connections.airtableBaseURL, transport: connections.transport,
+                                      limiter: monthly, retry: connections.retry, logger: logger("airtable"),
+                                      observer: { operation, status in metrics.airtableRequest(operation, status: status) })
         let s3 = S3Client(aws: aws)
         let pipeline = RecordingPipeline(configuration: configuration, store: jobs, s3: s3, twilio: twilio, airtable: airtable,
                                          metrics: metrics, alerts: alerts, now: now, logger: logger("pipeline"))
-        return AssembledPipeline(pipeline: pipeline, aws: aws, s3: s3, twilio: twilio, airtable: airtable, airtableBudget: budget, now: now,
+        return AssembledPipeline(pipeline: pipeline, aws: aws, s3: s3, twilio: twilio, airtable: airtable, airtableBudget: monthly, now: now,
                                  readiness: readiness ?? pipeline.readinessProblems, logger: logger)
     }
 }

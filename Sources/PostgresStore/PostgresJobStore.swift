@@ -528,6 +528,45 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
         return owners
     }
 
+    // MARK: Airtable bookkeeping
+
+    public func recordIDs(forJobs jobIDs: [String]) async throws -> [String: String] {
+        guard !jobIDs.isEmpty else { return [:] }
+        var found: [String: String] = [:]
+        for row in try await query("read job records", "SELECT job_id, record_id FROM job_records WHERE job_id = ANY(\(jobIDs))") {
+            let (job, record) = try row.decode((String, String).self)
+            found[job] = record
+        }
+        return found
+    }
+
+    public func rememberRecords(_ records: [String: String]) async throws {
+        let jobs = Array(records.keys), ids = jobs.map { records[$0]! }
+        try await query("remember job records", """
+            INSERT INTO job_records (job_id, record_id, found_at)
+            SELECT j, r, recops_now(\(fixedNow)) FROM unnest(\(jobs)::text[], \(ids)::text[]) AS t(j, r)
+            ON CONFLICT (job_id) DO UPDATE SET record_id = excluded.record_id, found_at = excluded.found_at
+            """)
+    }
+
+    public func forgetRecords(jobIDs: [String]) async throws {
+        try await query("forget job records", "DELETE FROM job_records WHERE job_id = ANY(\(jobIDs))")
+    }
+
+    public func countAirtableRequest(month: String, limit: Int?) async throws -> Int? {
+        // One statement: the row lock orders concurrent replicas, and the condition is judged
+        // on the count each one finds after the one before it.
+        try await query("count airtable request", """
+            INSERT INTO airtable_usage AS u (month, requests) VALUES (\(month), 1)
+            ON CONFLICT (month) DO UPDATE SET requests = u.requests + 1 WHERE \(limit)::bigint IS NULL OR u.requests < \(limit)::bigint
+            RETURNING requests
+            """).first.map { Int(try $0.decode(Int64.self)) }
+    }
+
+    public func airtableRequests(month: String) async throws -> Int {
+        Int(try await query("read airtable usage", "SELECT requests FROM airtable_usage WHERE month = \(month)").first?.decode(Int64.self) ?? 0)
+    }
+
     /// Writable: reachable, and not a standby in recovery (after a failover the old primary may
     /// come back read-only).
     public func isWritable() async -> Bool {

@@ -101,6 +101,17 @@ enum PostgresSchema {
             // What pruning removed: the SIDs alone, so the same recording is never stored twice.
             "CREATE TABLE pruned_recordings (recording_sid text PRIMARY KEY, pruned_at double precision NOT NULL)",
         ]),
+        (3, [
+            // A line that does not fit in the history field waits in its own state.
+            """
+            ALTER TABLE recordings DROP CONSTRAINT IF EXISTS recordings_state_check,
+                ADD CONSTRAINT recordings_state_check
+                CHECK (state IN ('received', 'upload_pending', 'stored', 'linked', 'unmatched', 'absent', 'failed', 'history_full'))
+            """,
+            // Each job's Airtable record once found, and recops's Airtable requests per month.
+            "CREATE TABLE job_records (job_id text PRIMARY KEY, record_id text NOT NULL, found_at double precision NOT NULL)",
+            "CREATE TABLE airtable_usage (month text PRIMARY KEY, requests bigint NOT NULL)",
+        ]),
     ]
 
     /// Applies the missing migrations under the advisory lock; returns the versions applied.

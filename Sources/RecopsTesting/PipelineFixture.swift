@@ -167,7 +167,7 @@ public final class PipelineFixture: Sendable {
         // The accounts, as `recops apply` sets them up.
         // One limiter for set-up and service alike, as in one recops process: together they keep
         // to the base's 5 requests a second.
-        let limiter = RateLimiter(pauseAfterThrottle: limiterPause)
+        let limiter = RateLimiter(requestsPerSecond: spec.airtable?.requestsPerSecond ?? 5, pauseAfterThrottle: limiterPause)
         try await Self.applyAWS(moto: moto, spec: spec)
         let services = Engine(resources: TwilioResources.make(spec: spec, twilio: sandbox.twilio())
             + AirtableResources.make(spec: spec, airtable: sandbox.airtable(limiter: limiter)))

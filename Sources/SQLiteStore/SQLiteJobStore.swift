@@ -121,6 +121,14 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
                 CREATE INDEX recordings_owner ON recordings(claimed_by);
                 """)
         }
+        migrator.registerMigration("v5") { db in
+            // Each job's Airtable record once found (a later recording skips the lookup), and
+            // recops's Airtable requests per calendar month (the monthly budget).
+            try db.execute(sql: """
+                CREATE TABLE job_records (job_id TEXT PRIMARY KEY NOT NULL, record_id TEXT NOT NULL, found_at REAL NOT NULL);
+                CREATE TABLE airtable_usage (month TEXT PRIMARY KEY NOT NULL, requests INTEGER NOT NULL);
+                """)
+        }
         return migrator
     }
 
@@ -431,6 +439,52 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
                 owners[row["claimed_by"] as String? ?? "?"] = row["n"]
             }
             return owners
+        }
+    }
+
+    // MARK: Airtable bookkeeping
+
+    public func recordIDs(forJobs jobIDs: [String]) async throws -> [String: String] {
+        guard !jobIDs.isEmpty else { return [:] }
+        return try await read("read job records") { db in
+            var found: [String: String] = [:]
+            let marks = Array(repeating: "?", count: jobIDs.count).joined(separator: ",")
+            for row in try Row.fetchAll(db, sql: "SELECT job_id, record_id FROM job_records WHERE job_id IN (\(marks))", arguments: StatementArguments(jobIDs)) {
+                found[row["job_id"]] = row["record_id"]
+            }
+            return found
+        }
+    }
+
+    public func rememberRecords(_ records: [String: String]) async throws {
+        let now = clock().timeIntervalSince1970
+        try await immediate("remember job records") { db in
+            for (job, record) in records {
+                try db.execute(sql: """
+                    INSERT INTO job_records (job_id, record_id, found_at) VALUES (?, ?, ?)
+                    ON CONFLICT(job_id) DO UPDATE SET record_id = excluded.record_id, found_at = excluded.found_at
+                    """, arguments: [job, record, now])
+            }
+        }
+    }
+
+    public func forgetRecords(jobIDs: [String]) async throws {
+        try await immediate("forget job records") { db in
+            for job in jobIDs { try db.execute(sql: "DELETE FROM job_records WHERE job_id = ?", arguments: [job]) }
+        }
+    }
+
+    public func countAirtableRequest(month: String, limit: Int?) async throws -> Int? {
+        try await immediate("count airtable request") { db in
+            try db.execute(sql: "INSERT INTO airtable_usage (month, requests) VALUES (?, 0) ON CONFLICT(month) DO NOTHING", arguments: [month])
+            return try Int.fetchOne(db, sql: "UPDATE airtable_usage SET requests = requests + 1 WHERE month = ? AND (? IS NULL OR requests < ?) RETURNING requests",
+                                    arguments: [month, limit, limit])
+        }
+    }
+
+    public func airtableRequests(month: String) async throws -> Int {
+        try await read("read airtable usage") { db in
+            try Int.fetchOne(db, sql: "SELECT requests FROM airtable_usage WHERE month = ?", arguments: [month]) ?? 0
         }
     }
 

@@ -85,9 +85,20 @@ public struct SandboxServer: Sendable {
         return items
     }
 
+    /// Every value of a repeated query item (`fields[]=a&fields[]=b`).
+    static func queryValues(_ request: Request, named name: String) -> [String] {
+        (request.uri.query ?? "").split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            return parts[0] == name ? (parts.count > 1 ? parts[1] : "") : nil
+        }
+    }
+
     static func body(_ request: Request) async throws -> Data {
         var request = request
-        let buffer = try await request.collectBody(upTo: 1 << 20)
+        // A batch of ten long texts at 100,000 characters each, with room for multi-byte text.
+        let buffer = try await request.collectBody(upTo: 8 << 20)
         return Data(buffer.readableBytesView)
     }
 }

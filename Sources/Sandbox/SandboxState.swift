@@ -1,3 +1,4 @@
+import Airtable
 import Foundation
 import Spec
 
@@ -43,9 +44,12 @@ public actor SandboxState {
     private(set) var airtableServed = 0
     private var nextID = 1
 
-    public init(seed: SandboxSeed = .standard, requestsPerSecond: Int = 5, throttlePause: Duration = .seconds(30)) {
+    public init(seed: SandboxSeed = .standard, requestsPerSecond: Int = AirtableLimits.requestsPerSecondPerBase,
+                tokenRequestsPerSecond: Int? = nil, throttlePause: Duration = .seconds(30)) {
         self.seed = seed
         self.requestsPerSecond = requestsPerSecond
+        // A base limit raised for a test's speed raises the token's with it.
+        self.tokenRequestsPerSecond = tokenRequestsPerSecond ?? max(AirtableLimits.requestsPerSecondPerToken, requestsPerSecond)
         self.throttlePause = throttlePause
         numbers = seed.numbers.map { number in
             var fields = ["voice_method": "POST", "status_callback_method": "POST", "voice_fallback_method": "POST"]
@@ -100,6 +104,27 @@ public actor SandboxState {
         peakPerSecond = max(peakPerSecond, seen.count)
     }
 
+    /// The token's own limit: 50 requests a second over all its bases, then the same 30 s pause.
+    let tokenRequestsPerSecond: Int
+    private var tokenRecent: [ContinuousClock.Instant] = []
+    private var tokenBlockedUntil: ContinuousClock.Instant?
+
+    func admitToken() -> Bool {
+        let now = ContinuousClock.now
+        if let until = tokenBlockedUntil, now < until {
+            throttledCount += 1
+            return false
+        }
+        tokenRecent = tokenRecent.filter { now - $0 < .seconds(1) }
+        guard tokenRecent.count < tokenRequestsPerSecond else {
+            tokenBlockedUntil = now + throttlePause
+            throttledCount += 1
+            return false
+        }
+        tokenRecent.append(now)
+        return true
+    }
+
     /// Admits a request to the base, or says it is throttled (and starts the pause).
     func admitAirtable() -> Bool {
         let now = ContinuousClock.now
@@ -151,10 +176,52 @@ public actor SandboxState {
 
     public func table(_ nameOrID: String) -> Int? { tables.firstIndex { $0.name == nameOrID || $0.id == nameOrID } }
 
-    func updateRecord(table: Int, id: String, fields: [String: JSONValue]) -> (id: String, fields: [String: JSONValue])? {
-        guard let index = tables[table].records.firstIndex(where: { $0.id == id }) else { return nil }
-        for (name, value) in fields { tables[table].records[index].fields[name] = value }  // PATCH: only what is sent
-        return tables[table].records[index]
+    /// Why a write was refused; nothing of the request was written.
+    enum WriteRefusal: Error {
+        case missingRecord(String)
+        case unknownField(String)
+        case tooLong(field: String, length: Int)
+    }
+
+    /// PATCH of one or more records: every record is checked before any is written, so a refused
+    /// request changes nothing (as in Airtable).
+    func updateRecords(table: Int, _ updates: [(id: String, fields: [String: JSONValue])]) -> Result<[(id: String, fields: [String: JSONValue])], WriteRefusal> {
+        let known = Dictionary(tables[table].fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+        var indices: [Int] = []
+        for update in updates {
+            guard let index = tables[table].records.firstIndex(where: { $0.id == update.id }) else { return .failure(.missingRecord(update.id)) }
+            for (name, value) in update.fields.sorted(by: { $0.key < $1.key }) {
+                guard let type = known[name] else { return .failure(.unknownField(name)) }
+                if type == "multilineText", let text = value.stringValue, AirtableLimits.length(text) > AirtableLimits.longTextCharacters {
+                    return .failure(.tooLong(field: name, length: AirtableLimits.length(text)))
+                }
+            }
+            indices.append(index)
+        }
+        for (index, update) in zip(indices, updates) {
+            for (name, value) in update.fields { tables[table].records[index].fields[name] = value }  // PATCH: only what is sent
+        }
+        return .success(indices.map { tables[table].records[$0] })
+    }
+
+    /// Test and operator hooks: a person edits a record, or deletes it, behind recops's back.
+    public func setField(table: Int, record: String, name: String, value: JSONValue?) {
+        guard let index = tables[table].records.firstIndex(where: { $0.id == record }) else { return }
+        tables[table].records[index].fields[name] = value
+    }
+
+    public func deleteRecord(table: Int, id: String) {
+        tables[table].records.removeAll { $0.id == id }
+    }
+
+    public func addRecord(table: Int, fields: [String: JSONValue]) -> String {
+        let id = makeID("rec", length: 14)
+        tables[table].records.append((id, fields))
+        return id
+    }
+
+    public func field(table: Int, record: String, name: String) -> JSONValue? {
+        tables[table].records.first { $0.id == record }?.fields[name]
     }
 
     func addField(table: Int, name: String, type: String) -> Field? {

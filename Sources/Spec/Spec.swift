@@ -126,6 +126,13 @@ public struct Spec: Sendable, Equatable, Codable {
         public var table: String
         public var jobIdField: String
         public var historyField: String
+        public var requestsPerSecond: Int
+        public var monthlyRequestBudget: Int?
+        public var overBudget: OverBudget
+
+        public enum OverBudget: String, Sendable, Equatable, Codable, CaseIterable {
+            case wait, `continue`
+        }
     }
 
     public struct Recordings: Sendable, Equatable, Codable {

@@ -24,7 +24,8 @@ struct StatusCommand: AsyncParsableCommand {
         let transport = AsyncHTTPClientTransport()
         let wiring = try await PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, store: dataDirOptions.store, replicaID: "status-\(getpid())", transport: transport)
         let status = try await PipelineStatus.collect(store: wiring.store, now: Date(), bucket: wiring.pipeline.configuration.bucket,
-                                                      s3: S3Client(aws: wiring.aws), iam: IAMClient(aws: wiring.aws), user: loaded.spec.iam?.user)
+                                                      s3: S3Client(aws: wiring.aws), iam: IAMClient(aws: wiring.aws), user: loaded.spec.iam?.user,
+                                                      airtableBudget: loaded.spec.airtable?.monthlyRequestBudget)
         print(format == .json ? status.json.encoded(pretty: true) : status.text)
     }
 }

@@ -27,7 +27,7 @@ enum PipelineWiring {
     static func build(spec: Spec, dataDir: String, store: String? = nil, replicaID: String?, transport: any HTTPTransport,
                       configure: (inout PipelineConfiguration) -> Void = { _ in }) async throws -> AssembledPipeline {
         let (account, token) = try Wiring.twilioSigningSecret()
-        let connections = try Wiring.connections(region: spec.aws?.region ?? "us-east-1", transport: transport)
+        let connections = try Wiring.connections(region: spec.aws?.region ?? "us-east-1", airtableRate: spec.airtable?.requestsPerSecond ?? 5, transport: transport)
         let directory = URL(fileURLWithPath: dataDir, isDirectory: true).standardizedFileURL
         let engine = try await openStore(spec: spec, override: store)
         do {

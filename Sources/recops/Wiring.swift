@@ -76,10 +76,20 @@ enum Wiring {
         return (account, token)
     }
 
-    /// One limiter for the whole process: every Airtable request of recops shares the base's 5/s.
-    static let airtableLimiter = RateLimiter(
-        requestsPerSecond: 5,
-        pauseAfterThrottle: .seconds(Int64(environment["RECOPS_AIRTABLE_THROTTLE_PAUSE_SECONDS"].flatMap(Int.init) ?? 30)))
+    /// One limiter for the whole process: every Airtable request of recops shares the base's
+    /// budget, at the spec's `airtable.requests_per_second` (the first caller's rate; one
+    /// process works with one spec).
+    static func airtableLimiter(requestsPerSecond: Int = 5) -> RateLimiter {
+        processLimiter.withLock { limiter in
+            if let limiter { return limiter }
+            let made = RateLimiter(requestsPerSecond: requestsPerSecond,
+                                   pauseAfterThrottle: .seconds(Int64(environment["RECOPS_AIRTABLE_THROTTLE_PAUSE_SECONDS"].flatMap(Int.init) ?? 30)))
+            limiter = made
+            return made
+        }
+    }
+
+    private static let processLimiter = Locked<RateLimiter?>(nil)
 
     /// Set by `serve` once its pipeline is built: the budget the pipeline draws on (shared by the
     /// replicas, with PostgreSQL), so the start-up check's requests count against it too.
@@ -91,7 +101,7 @@ enum Wiring {
             throw CommandExit.failure
         }
         let base = environment["AIRTABLE_API_BASE_URL"].flatMap(URL.init(string:)) ?? AirtableClient.defaultBaseURL
-        return AirtableClient(token: token, baseURL: base, transport: transport, limiter: airtableBudget.value ?? airtableLimiter, retry: retry,
+        return AirtableClient(token: token, baseURL: base, transport: transport, limiter: airtableBudget.value ?? airtableLimiter(), retry: retry,
                               logger: Logger(label: "recops.airtable"))
     }
 
@@ -110,7 +120,7 @@ enum Wiring {
     }
 
     /// How the pipeline reaches AWS, Twilio and Airtable, from the environment (as `apply` does).
-    static func connections(region: String, transport: any HTTPTransport) throws -> PipelineBuilder.Connections {
+    static func connections(region: String, airtableRate: Int, transport: any HTTPTransport) throws -> PipelineBuilder.Connections {
         let aws: AWSConfiguration
         do {
             aws = try AWSConfiguration.fromEnvironment(environment, region: region)
@@ -129,7 +139,7 @@ enum Wiring {
         return PipelineBuilder.Connections(
             aws: aws, twilio: twilio, twilioBaseURL: environment["TWILIO_API_BASE_URL"].flatMap(URL.init(string:)) ?? TwilioClient.defaultBaseURL,
             airtableToken: token, airtableBaseURL: environment["AIRTABLE_API_BASE_URL"].flatMap(URL.init(string:)) ?? AirtableClient.defaultBaseURL,
-            limiter: airtableLimiter, transport: transport)
+            limiter: airtableLimiter(requestsPerSecond: airtableRate), transport: transport)
     }
 }
 

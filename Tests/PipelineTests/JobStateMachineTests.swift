@@ -137,7 +137,7 @@ import Testing
             let failed = try Self.machine.apply(.transferFailed(kind, "AccessDenied"), to: Self.job(.received), at: Self.now)
             #expect(failed.job.state == .uploadPending && failed.job.attempts == 3 && failed.notice == .uploadPending, "\(kind)")
         }
-        #expect(FailureKind.allCases.filter(\.isRetryable) == [.transient, .throttled, .invalid])
+        #expect(FailureKind.allCases.filter(\.isRetryable) == [.transient, .throttled, .invalid, .budget])
         #expect(Self.machine.historyDelay(afterAttempts: 1, kind: .credentials) == 2)
         #expect(Self.machine.historyDelay(afterAttempts: 1, kind: .throttled) == 30)
         #expect(Self.machine.historyDelay(afterAttempts: 1, kind: .transient) == 2)

@@ -174,7 +174,7 @@ import Transport
                     try await fixture.pipeline.perform(.transfer(claim))
                 }
                 let work = try #require(try await fixture.pipeline.scheduler.next())
-                #expect(work.kind == .history && Set(work.rows.recordingSids) == [first, second])
+                #expect(work.kind == .history && Set(work.jobs.map(\.recordingSid)) == [first, second])
                 #expect(try await fixture.store.requeue(second, as: .stored, at: Date()))
                 try await fixture.pipeline.perform(work)
                 #expect(try await fixture.store.job(first)?.state == .unmatched)

@@ -24,6 +24,8 @@ public struct PipelineConfiguration: Sendable, CustomStringConvertible {
     public var dataDirectory: URL
     /// Steps run at once.
     public var concurrency = 4
+    /// Jobs whose history lines go out in one batched read and write (Airtable's 10 at most).
+    public var historyJobs = Scheduler.historyJobs
     /// How long a claim holds before another worker may take the step over.
     public var lease: TimeInterval = 300
     /// How failed steps are retried (attempts and backoff come from the spec).
@@ -101,8 +103,18 @@ public struct AirtableSettings: Sendable, Equatable {
     public var table: String
     public var jobIdField: String
     public var historyField: String
+    /// recops's share of the base's 5 requests a second.
+    public var requestsPerSecond: Int
+    /// Requests recops may send in a calendar month (UTC), counted in the store; nil: no budget.
+    public var monthlyRequestBudget: Int?
+    /// Once the budget is spent: hold the work queued (true), or go on and only alert.
+    public var holdWhenBudgetSpent: Bool
 
-    public init(base: String, table: String, jobIdField: String, historyField: String) {
+    public init(base: String, table: String, jobIdField: String, historyField: String, requestsPerSecond: Int = 5,
+                monthlyRequestBudget: Int? = nil, holdWhenBudgetSpent: Bool = true) {
+        self.requestsPerSecond = requestsPerSecond
+        self.monthlyRequestBudget = monthlyRequestBudget
+        self.holdWhenBudgetSpent = holdWhenBudgetSpent
         self.base = base
         self.table = table
         self.jobIdField = jobIdField

@@ -64,6 +64,8 @@ enum OpsPage {
         rows.append(("Callback to history", "p50 \(PipelineStatus.seconds(status.latency(percentile: 50))), p95 \(PipelineStatus.seconds(status.latency(percentile: 95)))"))
         rows.append(("Pending", "\(status.pending.count)"))
         rows.append(("In progress, by replica", status.claimsText))
+        rows.append(("History full", status.historyFull.isEmpty ? "none" : "\(status.historyFull.count): their jobs' history fields have no room"))
+        rows.append(("Airtable requests this month", status.airtableMonthText))
         rows.append(("History steps stalled", status.stalledHistory.isEmpty ? "none"
             : status.stalledHistory.map { "job \($0.jobID) held by \($0.owner) for \(PipelineStatus.age(Int(status.generatedAt.timeIntervalSince($0.since)))) with no progress" }.joined(separator: "; ")))
         switch status.storage {
@@ -139,9 +141,11 @@ enum OpsPage {
 
     static func pendingTable(_ status: PipelineStatus) -> String {
         let jobs = status.pending.map { ($0.job, $0.ageSeconds) } + status.unmatchedRecordings.map { ($0, Int(status.generatedAt.timeIntervalSince($0.receivedAt))) }
+            + status.historyFull.map { ($0, Int(status.generatedAt.timeIntervalSince($0.receivedAt))) }
         let rows = jobs.map { job, age -> [String] in
             let sid = escape(job.recordingSid)
             let retry = job.state == .unmatched ? "needs a job: <code>recops recordings link \(sid) --job …</code>"
+                : job.state == .historyFull ? "make room in the job's history field, then: <form method=\"post\" action=\"/ops/retry/\(sid)\"><button type=\"submit\" aria-label=\"Retry recording \(sid) now\">Retry</button></form>"
                 : "<form method=\"post\" action=\"/ops/retry/\(sid)\"><button type=\"submit\" aria-label=\"Retry recording \(sid) now\">Retry</button></form>"
             return [sid, escape(job.callSid), escape(job.jobID ?? "none"), escape(job.state.rawValue), escape(PipelineStatus.age(age)),
                     String(job.attempts), "<span class=\"bad\">\(escape(job.lastError ?? job.note ?? ""))</span>", retry]

@@ -124,10 +124,11 @@ public struct OpsRoutes: Sendable {
             guard !Self.isCrossSite(request) else { return Self.crossSite }
             guard isAuthorized(request) else { return Self.html(OpsPage.login(error: "Sign in to retry."), status: .unauthorized) }
             let sid = context.parameters.get("sid") ?? ""
-            guard RecordingCallback.isSid(sid, prefix: "RE"), let job = try await store.job(sid), job.state.isOpen else {
+            guard RecordingCallback.isSid(sid, prefix: "RE"), let job = try await store.job(sid), job.state.isOpen || job.state == .historyFull else {
                 return Self.html(OpsPage.document(title: "recops operations", body: "<h1>recops operations</h1><p role=\"alert\">No recording \(OpsPage.escape(sid)) is waiting to be retried.</p><p><a href=\"/ops\">Back</a></p>"), status: .notFound)
             }
-            _ = try await store.requeue(sid, as: job.state, at: now())
+            // A full history is looked at again at once (someone may have made room).
+            _ = try await store.requeue(sid, as: job.state == .historyFull ? .stored : job.state, at: now())
             logger.notice("operations page: retry queued", metadata: ["recording_sid": "\(sid)"])
             return Self.secured(Response(status: .seeOther, headers: [.location: "/ops?retried=\(sid)"]))
         }
@@ -140,7 +141,7 @@ public struct OpsRoutes: Sendable {
         var status = try await PipelineStatus.collect(
             store: store, now: now, bucket: configuration.bucket,
             s3: cached == nil ? s3 : nil, iam: cached == nil ? IAMClient(aws: s3.aws) : nil, user: configuration.iamUser,
-            stallAfter: configuration.historyStallAfter)
+            stallAfter: configuration.historyStallAfter, airtableBudget: configuration.airtable.monthlyRequestBudget)
         if let cached {
             status.storage = cached.storage
             status.keys = cached.keys

@@ -13,6 +13,8 @@ public enum JobEvent: Sendable, Equatable {
     case historyWritten(recordID: String)
     /// The job's pending line ("upload pending") is in its record's history, read back.
     case pendingLineWritten(recordID: String)
+    /// The line does not fit: the history field of `recordID` is at Airtable's limit.
+    case historyFull(recordID: String, length: Int)
     /// The history update failed (a 429 is `.throttled`).
     case historyFailed(FailureKind, String)
     /// The job id names no record in the table.
@@ -54,6 +56,7 @@ public enum JobEvent: Sendable, Equatable {
         case .transferFailed(let kind, _, _): "transfer failed (\(kind.rawValue))"
         case .historyWritten: "history written"
         case .pendingLineWritten: "pending line written"
+        case .historyFull: "history full"
         case .historyFailed(let kind, _): "history failed (\(kind.rawValue))"
         case .recordMissing: "record missing"
         case .twilioCopyDeleted: "Twilio copy deleted"
@@ -71,4 +74,6 @@ public enum JobNotice: Sendable, Equatable {
     case uploadPending
     /// Stored but linked nowhere: the call named no job, or the job has no record.
     case unmatched
+    /// Stored, its line refused for room: the job's history field is full.
+    case historyFull
 }

@@ -11,6 +11,7 @@ import Foundation
 ///    └─transfer failed × attempts─▶ upload_pending ──stored──▶ stored
 ///                                   (pending line written once; transfer retried)
 /// absent / failed ──recording completed──▶ received          unmatched ──assigned──▶ stored
+/// stored ──line does not fit──▶ history_full ──room made (retried), line written──▶ linked
 /// ```
 public struct JobStateMachine: Sendable {
     /// How failed steps are retried (the spec's `recordings.upload`, and the service's tuning).
@@ -28,9 +29,16 @@ public struct JobStateMachine: Sendable {
         public var throttleDelay: TimeInterval
         /// The spec's `delete_from_twilio_after_upload`: a linked job goes on to the clean-up.
         public var deleteFromTwilio: Bool
+        /// How often a `history_full` job looks again whether someone made room.
+        public var historyFullRecheck: TimeInterval
+        /// How long history waits when recops's monthly Airtable budget is spent.
+        public var budgetDelay: TimeInterval
 
         public init(transferAttempts: Int = 3, backoff: Backoff = .exponential, retryBase: TimeInterval = 2, maxRetryDelay: TimeInterval = 300,
-                    maxHistoryDelay: TimeInterval = 60, throttleDelay: TimeInterval = 30, deleteFromTwilio: Bool = false) {
+                    maxHistoryDelay: TimeInterval = 60, throttleDelay: TimeInterval = 30, deleteFromTwilio: Bool = false,
+                    historyFullRecheck: TimeInterval = 600, budgetDelay: TimeInterval = 900) {
+            self.historyFullRecheck = historyFullRecheck
+            self.budgetDelay = budgetDelay
             self.transferAttempts = transferAttempts
             self.backoff = backoff
             self.retryBase = retryBase
@@ -62,6 +70,10 @@ public struct JobStateMachine: Sendable {
     }
 
     public static let noJobNote = "the call named no job: stored, not linked"
+
+    public static func fullNote(length: Int) -> String {
+        "the job's history field is full (\(length) of 100000 characters): stored, not linked; make room in the field and it is linked"
+    }
 
     public var policy: Policy
 
@@ -108,7 +120,7 @@ public struct JobStateMachine: Sendable {
                 job.nextAttemptAt = now.addingTimeInterval(transferDelay(afterAttempts: job.attempts))
             }
 
-        case (.stored, .historyWritten(let recordID)):
+        case (.stored, .historyWritten(let recordID)), (.historyFull, .historyWritten(let recordID)):
             job.state = .linked
             job.recordID = recordID
             job.linkedAt = now
@@ -124,14 +136,35 @@ public struct JobStateMachine: Sendable {
             // The transfer's own error stays: it is still why the recording is not in S3.
             job.nextAttemptAt = now.addingTimeInterval(transferDelay(afterAttempts: job.attempts))
 
+        case (.stored, .historyFull(let recordID, let length)), (.historyFull, .historyFull(let recordID, let length)):
+            job.state = .historyFull
+            job.recordID = recordID
+            job.note = Self.fullNote(length: length)
+            job.lastError = nil
+            job.attempts = 0
+            job.nextAttemptAt = now.addingTimeInterval(policy.historyFullRecheck)
+            if original.state == .stored { notice = .historyFull }  // told once, not at every look
+
+        case (.uploadPending, .historyFull(let recordID, let length)) where !original.pendingLineWritten:
+            // No room for the pending line either: it is given up (the transfer goes on, and its
+            // URL line will wait in history_full in turn), and a person is told.
+            job.pendingLineWritten = true
+            job.recordID = recordID
+            job.note = Self.fullNote(length: length)
+            notice = .historyFull
+
+        case (.historyFull, .historyFailed(let kind, let message)):
+            job.lastError = message
+            job.nextAttemptAt = now.addingTimeInterval(historyDelay(afterAttempts: 1, kind: kind))
+
         case (.stored, .historyFailed(let kind, let message)),
              (.uploadPending, .historyFailed(let kind, let message)) where !original.pendingLineWritten:
             job.lastError = message
             // A throttle is Airtable's schedule, not a failure of this job: it counts no attempt.
-            if job.state == .stored, kind != .throttled { job.attempts += 1 }
+            if job.state == .stored, !kind.isSchedule { job.attempts += 1 }
             job.nextAttemptAt = now.addingTimeInterval(historyDelay(afterAttempts: job.state == .stored ? job.attempts : 1, kind: kind))
 
-        case (.stored, .recordMissing(let reason)):
+        case (.stored, .recordMissing(let reason)), (.historyFull, .recordMissing(let reason)):
             job.state = .unmatched
             job.note = reason
             job.lastError = nil
@@ -185,9 +218,9 @@ public struct JobStateMachine: Sendable {
     public static func mayRequeue(_ job: RecordingJob, as target: RecordingJob.State) -> Bool {
         switch target {
         case .received: job.state != .absent && job.state != .failed
-        case .stored: job.objectKey != nil && job.jobID != nil && [.stored, .linked, .uploadPending].contains(job.state)
+        case .stored: job.objectKey != nil && job.jobID != nil && [.stored, .linked, .uploadPending, .historyFull].contains(job.state)
         case .uploadPending: job.state == .uploadPending
-        case .linked, .unmatched, .absent, .failed: false
+        case .linked, .unmatched, .absent, .failed, .historyFull: false
         }
     }
 
@@ -202,7 +235,8 @@ public struct JobStateMachine: Sendable {
     /// whatever the kind (the history is bounded by `history_retry_within`, and a token fixed by
     /// a person should show within a minute).
     public func historyDelay(afterAttempts attempts: Int, kind: FailureKind) -> TimeInterval {
-        kind == .throttled ? policy.throttleDelay : min(policy.maxHistoryDelay, policy.retryBase * Backoff.exponential.factor(afterAttempts: attempts))
+        if kind == .budget { return policy.budgetDelay }
+        return kind == .throttled ? policy.throttleDelay : min(policy.maxHistoryDelay, policy.retryBase * Backoff.exponential.factor(afterAttempts: attempts))
     }
 
     // MARK: Eligibility
@@ -217,7 +251,8 @@ public struct JobStateMachine: Sendable {
     /// The rows a step may claim, as filters both store engines translate (any one matches).
     public static func eligibility(_ kind: StepKind) -> [RowFilter] {
         switch kind {
-        case .history: [RowFilter(state: .stored, hasJob: true), RowFilter(state: .uploadPending, hasJob: true, pendingLineWritten: false)]
+        case .history: [RowFilter(state: .stored, hasJob: true), RowFilter(state: .uploadPending, hasJob: true, pendingLineWritten: false),
+                        RowFilter(state: .historyFull, hasJob: true)]
         case .transfer: [RowFilter(state: .received), RowFilter(state: .uploadPending)]
         case .cleanup: [RowFilter(state: .linked, cleanupPending: true)]
         }

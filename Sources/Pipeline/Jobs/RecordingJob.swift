@@ -7,15 +7,20 @@ import Twilio
 /// its attempts becomes `uploadPending` (the pending line is appended once, the transfer keeps
 /// being retried). A recording whose call names no job, or a job with no Airtable record, ends
 /// `unmatched`: stored in S3, kept and reported, never dropped. `absent` and `failed` are Twilio's
-/// own answer that there is nothing to download; they are kept for the report.
+/// own answer that there is nothing to download; they are kept for the report. A line that does
+/// not fit in the history field leaves the job `historyFull` (stored, never truncated to fit).
 ///
 /// Download and upload are one step: a downloaded file lives on one replica's disk, so keeping a
 /// "downloaded" state would tie the job to that replica; downloading again is cheap and safe.
 public struct RecordingJob: Sendable, Equatable {
     public enum State: String, Sendable, CaseIterable, Codable {
         case received, uploadPending = "upload_pending", stored, linked, unmatched, absent, failed
+        /// Stored, but its line does not fit in the job's history field (Airtable's 100,000
+        /// characters): kept, reported, and linked once someone makes room (it is retried now and
+        /// then, and at once by the retry button).
+        case historyFull = "history_full"
 
-        /// Work remains to be done.
+        /// Work remains to be done by the pipeline alone (`history_full` and `unmatched` wait for a person).
         public var isOpen: Bool { [.received, .uploadPending, .stored].contains(self) }
     }
 

@@ -18,10 +18,16 @@ public enum FailureKind: String, Sendable, CaseIterable, Codable {
     /// that does not match, every key taken, a write another writer overwrote. The next answer
     /// may well be right.
     case invalid
+    /// recops's own monthly Airtable budget (`airtable.monthly_request_budget`) is spent: the
+    /// work stays queued, nothing is sent, until the month turns or the budget is raised.
+    case budget
 
     /// Retried on the usual schedule. The others (a person must act) are retried too, nothing is
     /// dropped, but a transfer uses up its quick attempts at once and raises the alert.
     public var isRetryable: Bool { self != .credentials && self != .missing }
+
+    /// Not a fault of the job: a pause of the base or a spent budget counts no attempt.
+    public var isSchedule: Bool { self == .throttled || self == .budget }
 }
 
 /// A step's failure: its kind and a message fit for logs, the store and the operations page
@@ -42,6 +48,8 @@ public struct StepFailure: Error, Sendable, CustomStringConvertible {
         if let failure = error as? StepFailure { return failure }
         let message = Redaction.message(error)
         switch error {
+        case is MonthlyBudgetSpent:
+            return StepFailure(.budget, message)
         case let error as AWSError:
             if error.isAccessProblem { return StepFailure(.credentials, message) }
             if error.status == 404 || error.code == "NoSuchKey" || error.code == "NoSuchBucket" { return StepFailure(.missing, message) }

@@ -13,6 +13,10 @@ public enum AlertKind: String, Sendable, CaseIterable, Codable {
     case historyStalled = "history_stalled"
     /// A completed call whose recording never called back.
     case missingRecording = "missing_recording"
+    /// A recording's line does not fit in its job's history field (Airtable's 100,000 characters).
+    case historyFull = "history_full"
+    /// recops's Airtable requests this month reached 80% or 100% of `airtable.monthly_request_budget`.
+    case airtableBudget = "airtable_budget"
 }
 
 /// Label values of the service's counters, one type per label, so a typo cannot make a new series.
@@ -29,8 +33,13 @@ public enum UploadResult: String, Sendable, CaseIterable {
     case stored, failed, pending
 }
 
+public enum AirtableRequestResult: String, Sendable, CaseIterable {
+    /// `refused`: a 4xx other than 429 (a bad request, a missing record, a value over a limit).
+    case ok, throttled, refused, error, network
+}
+
 public enum HistoryResult: String, Sendable, CaseIterable {
-    case linked, pendingLine = "pending_line", failed, throttled, unmatched
+    case linked, pendingLine = "pending_line", failed, throttled, unmatched, full
 }
 
 /// The request phase whose deadline closed a connection.

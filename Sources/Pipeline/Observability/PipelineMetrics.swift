@@ -73,6 +73,30 @@ public final class PipelineMetrics: Sendable {
         registry.makeCounter(name: "recops_alerts_total", labels: [("kind", kind.rawValue)], help: "Alerts raised, by kind").increment()
     }
 
+    /// One Airtable request's answer: `operation` (ListRecords, UpdateRecords…), `result` its class.
+    public func airtableRequest(_ operation: String, status: Int?) {
+        let result: AirtableRequestResult = switch status {
+        case nil: .network
+        case let code? where code < 400: .ok
+        case 429: .throttled
+        case let code? where code >= 500: .error
+        default: .refused
+        }
+        registry.makeCounter(name: "recops_airtable_requests_total", labels: [("operation", operation), ("result", result.rawValue)],
+                             help: "Airtable requests sent by this replica, by operation and result").increment()
+    }
+
+    /// This month's Airtable requests (all replicas, counted in the store) against the budget.
+    public func airtableBudget(used: Int, budget: Int?) {
+        registry.makeGauge(name: "recops_airtable_month_requests", labels: [],
+                           help: "Airtable requests recops counted this calendar month (UTC), all replicas").set(Double(used))
+        if let budget {
+            registry.makeGauge(name: "recops_airtable_month_budget", labels: [], help: "airtable.monthly_request_budget").set(Double(budget))
+            registry.makeGauge(name: "recops_airtable_budget_used_ratio", labels: [], help: "This month's Airtable requests over the monthly budget")
+                .set(Double(used) / Double(max(1, budget)))
+        }
+    }
+
     public func text() -> String {
         registry.emitToString()
     }

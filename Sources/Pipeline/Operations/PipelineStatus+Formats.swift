@@ -33,6 +33,9 @@ extension PipelineStatus {
         lines += stalledHistory.map { "  job \($0.jobID) held by \($0.owner) for \(Self.age(Int(generatedAt.timeIntervalSince($0.since)))) with no progress" }
         lines.append("Unmatched recordings (\(unmatchedRecordings.count)):")
         lines += unmatchedRecordings.map { "  \($0.recordingSid) call \($0.callSid) at \($0.objectKey ?? "?"): \($0.note ?? $0.lastError ?? "")" }
+        lines.append("History full (\(historyFull.count))" + (historyFull.isEmpty ? "" : ": make room in the job's history field; they are linked on their next look"))
+        lines += historyFull.map { "  \($0.recordingSid) job \($0.jobID ?? "?") at \($0.objectKey ?? "?"): \($0.note ?? "")" }
+        lines.append("Airtable requests: " + airtableMonthText)
         lines.append("Calls without a job (\(unmatchedCalls.count)):")
         lines += unmatchedCalls.map { "  \($0.callSid) from \($0.from ?? "?") (\($0.status.rawValue))" }
         lines.append("Quality problems (\(qualityProblems.count)):")
@@ -74,10 +77,14 @@ extension PipelineStatus {
                 return value
             }),
             "unmatched_recordings": .array(unmatchedRecordings.map(Self.job)),
+            "history_full": .array(historyFull.map(Self.job)),
             "unmatched_calls": .array(unmatchedCalls.map { .object(["call_sid": .string($0.callSid), "from": $0.from.map(JSONValue.string) ?? .null, "status": .string($0.status.rawValue)]) }),
             "quality_problems": .array(qualityProblems.map(Self.job)),
             "hours": .array(hours.map { .object(["start": .string(ISO8601DateFormatter().string(from: $0.start)), "recordings": .number(Double($0.recordings)), "failures": .number(Double($0.failures))]) }),
         ]
+        if let (month, used, budget) = airtableMonth {
+            object["airtable_requests"] = .object(["month": .string(month), "used": .number(Double(used)), "budget": budget.map { .number(Double($0)) } ?? .null])
+        }
         switch storage {
         case .success(let value): object["storage"] = .object(["objects": .number(Double(value.objects)), "bytes": .number(Double(value.bytes))])
         case .failure(let error): object["storage"] = .object(["error": .string(error.description)])

@@ -28,6 +28,10 @@ public struct PipelineStatus: Sendable {
     /// Rows each replica is working on now (live claims), by replica name.
     public var claims: [String: Int] = [:]
     public var unmatchedRecordings: [RecordingJob]
+    /// Stored recordings whose line waits for room in their job's history field (all of them).
+    public var historyFull: [RecordingJob] = []
+    /// recops's Airtable requests this calendar month (UTC), all replicas, and the budget.
+    public var airtableMonth: (month: String, used: Int, budget: Int?)?
     public var unmatchedCalls: [CallRecord]
     public var qualityProblems: [RecordingJob]
     public var received: Int
@@ -54,7 +58,7 @@ public struct PipelineStatus: Sendable {
 
     /// `s3` and `iam` nil: not counted (the page refreshes often; listing a bucket is not free).
     public static func collect(store: any JobStore, now: Date, bucket: String, s3: S3Client?, iam: IAMClient?, user: String?,
-                               stallAfter: TimeInterval = 180) async throws -> PipelineStatus {
+                               stallAfter: TimeInterval = 180, airtableBudget: Int? = nil) async throws -> PipelineStatus {
         let since = now.addingTimeInterval(-24 * 3600)
         let recent = try await store.jobs(receivedSince: since)
         let open = try await store.jobs(in: [.uploadPending, .stored, .received], limit: 1000)
@@ -89,12 +93,23 @@ public struct PipelineStatus: Sendable {
                 keys = .failure(StatusError(description: Redaction.message(error)))
             }
         }
-        return PipelineStatus(
+        var status = PipelineStatus(
             generatedAt: now, queue: try await store.countsByState(), pending: pending,
             stalledHistory: try await store.stalledHistory(heldLongerThan: stallAfter), claims: try await store.claimsByOwner(), unmatchedRecordings: unmatched,
             unmatchedCalls: try await store.unmatchedCalls(since: since), qualityProblems: recent.filter { $0.qualityProblem != nil },
             received: recent.count, linked: linked.count,
             latencies: linked.compactMap { job in job.linkedAt.map { $0.timeIntervalSince(job.receivedAt) } },
             hours: hours, storage: storage, keys: keys)
+        status.historyFull = try await store.jobs(in: [.historyFull], limit: 1000)
+        let month = MonthlyRequestBudget.month(of: now)
+        status.airtableMonth = (month, try await store.airtableRequests(month: month), airtableBudget)
+        return status
+    }
+
+    /// "1234 of 100000 requests in 2026-12 (1.2 %)", or "1234 requests in 2026-12 (no budget set)".
+    public var airtableMonthText: String {
+        guard let (month, used, budget) = airtableMonth else { return "unknown" }
+        guard let budget else { return "\(used) requests in \(month) (no monthly budget set)" }
+        return "\(used) of \(budget) requests in \(month) (" + String(format: "%.1f %%", Double(used) / Double(max(1, budget)) * 100) + ")"
     }
 }

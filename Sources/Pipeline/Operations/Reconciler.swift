@@ -24,11 +24,13 @@ public struct Reconciler: Sendable {
         case notLinked = "not_in_history"
         case unmatched
         case pendingUpload = "upload_pending"
+        /// Stored; its line waits for room in the job's history field.
+        case historyFull = "history_full"
 
         /// Something a person or a repair must act on (in progress is not).
         public var isMissing: Bool { self != .inProgress }
         /// What `--repair` puts back through the pipeline.
-        public var isRepairable: Bool { [.notReceived, .notStored, .notLinked, .overdue].contains(self) }
+        public var isRepairable: Bool { [.notReceived, .notStored, .notLinked, .overdue, .historyFull].contains(self) }
     }
 
     public struct Finding: Sendable {
@@ -96,6 +98,12 @@ public struct Reconciler: Sendable {
                 findings.append(finding)
             case .uploadPending:
                 findings.append(Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .pendingUpload, detail: job.lastError ?? ""))
+            case .historyFull:
+                // Repair sends it to the history step at once: if room was made, it is linked.
+                var finding = Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .historyFull,
+                                      detail: "\(job.note ?? "history field full"); stored at \(job.objectKey ?? "?")")
+                if repair { finding.queued = try await store.requeue(job.recordingSid, as: .stored, at: now()) }
+                findings.append(finding)
             case .unmatched:
                 findings.append(Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .unmatched,
                                         detail: "\(job.note ?? job.lastError ?? "no job"); stored at \(job.objectKey ?? "?")"))

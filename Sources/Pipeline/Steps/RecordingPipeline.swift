@@ -36,7 +36,7 @@ public struct RecordingPipeline: Sendable {
         var policy = configuration.retry
         policy.deleteFromTwilio = configuration.recording.deleteFromTwilioAfterUpload
         machine = JobStateMachine(policy: policy)
-        scheduler = Scheduler(store: store, owner: configuration.owner, lease: configuration.lease)
+        scheduler = Scheduler(store: store, owner: configuration.owner, lease: configuration.lease, historyJobs: configuration.historyJobs)
         let links = ObjectLinks(s3: s3, bucket: configuration.bucket, settings: configuration.history)
         let history = HistoryWriter(airtable: airtable, settings: configuration.airtable)
         transfer = TransferStep(store: store, twilio: twilio, s3: s3, bucket: configuration.bucket, encryption: configuration.encryption,
@@ -44,6 +44,7 @@ public struct RecordingPipeline: Sendable {
                                 metrics: metrics, logger: logger)
         historyStep = HistoryStep(store: store, writer: history, layout: layout, links: links, airtable: configuration.airtable,
                                   throttleDelay: configuration.retry.throttleDelay, metrics: metrics, logger: logger)
+
         cleanup = CleanupStep(s3: s3, twilio: twilio, bucket: configuration.bucket, logger: logger)
         sweep = AlertSweep(store: store, settings: configuration.alerts, retryWithin: configuration.history.retryWithin,
                            stallAfter: configuration.historyStallAfter, metrics: metrics, alerts: alerts, now: now, logger: logger)
@@ -51,11 +52,11 @@ public struct RecordingPipeline: Sendable {
 
     /// Runs one claimed step and commits its outcome under its claims.
     public func perform(_ work: Work) async throws {
-        let jobs = work.rows.jobs
+        let jobs = work.jobs
         let events: [JobEvent]
         switch work {
         case .transfer: events = [await transfer.run(jobs[0])]
-        case .history(let claim, _): events = await historyStep.run(jobID: claim.jobID, jobs)
+        case .history(let batch): events = await historyStep.run(batch).flatMap { $0 }
         case .cleanup: events = [await cleanup.run(jobs[0])]
         }
         var outcome: [RecordingJob] = []
@@ -86,8 +87,11 @@ public struct RecordingPipeline: Sendable {
     /// for an outcome that was dropped.
     private func tell(_ notices: [(JobNotice, RecordingJob)]) async {
         var unmatchedByJob: [String: [RecordingJob]] = [:]
+        var fullByJob: [String: [RecordingJob]] = [:]
         for (notice, job) in notices {
             switch notice {
+            case .historyFull:
+                fullByJob[job.jobID ?? "?", default: []].append(job)
             case .uploadPending:
                 metrics.upload(.pending)
                 await alerts.raise(.uploadPending, "recording \(job.recordingSid) could not be stored after \(job.attempts) attempts; retrying in the background",
@@ -102,6 +106,10 @@ public struct RecordingPipeline: Sendable {
                                        details: ["recording_sid": job.recordingSid, "call_sid": job.callSid, "key": key])
                 }
             }
+        }
+        for (jobID, jobs) in fullByJob.sorted(by: { $0.key < $1.key }) {
+            await alerts.raise(.historyFull, "\(jobs.count) recording(s) for job \(jobID) wait in history_full: \(jobs[0].note ?? "")",
+                               details: ["job_id": jobID, "recording_sids": jobs.map(\.recordingSid).joined(separator: ",")])
         }
         for (jobID, jobs) in unmatchedByJob.sorted(by: { $0.key < $1.key }) {
             await alerts.raise(.unmatched, "\(jobs.count) recording(s) for job \(jobID) kept unlinked: \(jobs[0].note ?? "")",

@@ -58,11 +58,28 @@ public struct StalledStep: Sendable, Equatable {
     }
 }
 
+/// One job's part of a history step: its history claim, its due rows, and the Airtable record
+/// remembered for it (nil: looked up by its job id).
+public struct JobLines: Sendable, Equatable {
+    public var claim: HistoryClaim
+    public var rows: RowClaim
+    public var recordID: String?
+
+    public init(claim: HistoryClaim, rows: RowClaim, recordID: String?) {
+        self.claim = claim
+        self.rows = rows
+        self.recordID = recordID
+    }
+
+    public var jobID: String { claim.jobID }
+}
+
 /// One claimed step, ready to run.
 public enum Work: Sendable, Equatable {
     case transfer(RowClaim)
-    /// The job's history claim, and the rows whose lines are due.
-    case history(HistoryClaim, RowClaim)
+    /// The due lines of up to `Scheduler.historyJobs` jobs, each under its own claims: one
+    /// batched read and one batched write of their records.
+    case history([JobLines])
     case cleanup(RowClaim)
 
     public var kind: StepKind {
@@ -73,9 +90,19 @@ public enum Work: Sendable, Equatable {
         }
     }
 
-    public var rows: RowClaim {
+    /// The step's row claims: one per job.
+    public var rowClaims: [RowClaim] {
         switch self {
-        case .transfer(let rows), .history(_, let rows), .cleanup(let rows): rows
+        case .transfer(let rows), .cleanup(let rows): [rows]
+        case .history(let jobs): jobs.map(\.rows)
         }
     }
+
+    public var historyClaims: [HistoryClaim] {
+        if case .history(let jobs) = self { return jobs.map(\.claim) }
+        return []
+    }
+
+    /// Every row of the step.
+    public var jobs: [RecordingJob] { rowClaims.flatMap(\.jobs) }
 }

@@ -66,6 +66,21 @@ public protocol JobStore: Service {
     /// `seconds` ago by the store's clock: a step that makes no progress (`history_stalled`).
     func stalledHistory(heldLongerThan seconds: TimeInterval) async throws -> [StalledStep]
 
+    // MARK: Airtable bookkeeping
+
+    /// The Airtable record remembered for each of `jobIDs` (found by an earlier history step).
+    func recordIDs(forJobs jobIDs: [String]) async throws -> [String: String]
+    /// Remembers each job's record (replacing what was remembered).
+    func rememberRecords(_ records: [String: String]) async throws
+    /// Forgets the jobs' records (deleted in Airtable): their next lines look the job up again.
+    func forgetRecords(jobIDs: [String]) async throws
+    /// Counts one Airtable request in `month` ("2026-12", UTC), unless `limit` are counted
+    /// already; returns the month's count including it, or nil when the limit held it back.
+    /// One atomic statement, so replicas sharing the store never overspend together.
+    func countAirtableRequest(month: String, limit: Int?) async throws -> Int?
+    /// The requests counted in `month`.
+    func airtableRequests(month: String) async throws -> Int
+
     // MARK: A person's changes
 
     /// Names the job of an unmatched, stored recording (and of its call) and sends it to the
