@@ -36,12 +36,15 @@ public final class PipelineFixture: Sendable {
         /// `twilio.recording.enabled` (the emergency switch) and `ivr.agent_url`.
         public var recordingEnabled: Bool?
         public var agentURL: String?
+        /// Any other setting, after the ones above.
+        public var adjust: (@Sendable (inout PipelineConfiguration) -> Void)?
 
         public init(alertWebhook: URL? = nil, historyQueueThreshold: Int? = nil, missingRecordingAfter: Duration? = nil, historyRetryWithin: Duration? = nil,
                     deleteFromTwilioAfterUpload: Bool? = nil, publicURL: Bool? = nil, lease: TimeInterval? = nil, retryBase: TimeInterval? = nil,
                     throttleDelay: TimeInterval? = nil, lookupTimeout: Duration? = nil, historyStallAfter: TimeInterval? = nil,
                     sweepInterval: Duration? = nil, limits: ServiceLimits? = nil, keyTemplate: String? = nil, recordingEnabled: Bool? = nil,
-                    agentURL: String? = nil) {
+                    agentURL: String? = nil, adjust: (@Sendable (inout PipelineConfiguration) -> Void)? = nil) {
+            self.adjust = adjust
             self.keyTemplate = keyTemplate
             self.recordingEnabled = recordingEnabled
             self.agentURL = agentURL
@@ -80,6 +83,7 @@ public final class PipelineFixture: Sendable {
             if let keyTemplate { configuration.history.keyTemplate = keyTemplate }
             if let recordingEnabled { configuration.recording.enabled = recordingEnabled }
             if let agentURL { configuration.ivr.agentURL = agentURL }
+            adjust?(&configuration)
         }
     }
 
