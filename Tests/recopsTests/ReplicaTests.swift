@@ -102,9 +102,9 @@ struct ReplicaTests {
     /// The spec with a `store:` section, and the environment for replicas that reach Airtable
     /// and S3 through fault proxies.
     static func setUp(moto: MotoServer, sandbox: LocalSandbox, airtable: LocalProxy, s3: LocalProxy, database: PostgresSettings,
-                      appPort: Int) throws -> (spec: String, environment: [String: String]) {
+                      appPort: Int, edit: @escaping @Sendable (String) -> String = { $0 }) throws -> (spec: String, environment: [String: String]) {
         var (spec, environment) = try ServeCommandTests.setUp(moto: moto, sandbox: sandbox, port: appPort) {
-            $0 + "\nstore:\n  url: ${RECOPS_DATABASE_URL}\n  max_connections: 6\nservice:\n  shutdown_timeout: 20s\n"
+            edit($0) + "\nstore:\n  url: ${RECOPS_DATABASE_URL}\n  max_connections: 6\nservice:\n  shutdown_timeout: 20s\n"
         }
         environment["RECOPS_DATABASE_URL"] = database.connectionURL()
         environment["AIRTABLE_API_BASE_URL"] = airtable.baseURL.absoluteString
@@ -139,14 +139,14 @@ struct ReplicaTests {
         }
     }
 
-    static func withCluster(_ body: (Cluster) async throws -> Void) async throws {
+    static func withCluster(edit: @escaping @Sendable (String) -> String = { $0 }, _ body: (Cluster) async throws -> Void) async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with(seed: Self.seed, throttlePause: .seconds(1)) { sandbox in
                 let airtable = try await LocalProxy(upstream: sandbox.baseURL)
                 let s3 = try await LocalProxy(upstream: moto.endpoint)
                 let database = try await TestPostgres.freshDatabase()
                 let appPort = freeLoopbackPort()
-                let (spec, environment) = try Self.setUp(moto: moto, sandbox: sandbox, airtable: airtable, s3: s3, database: database, appPort: appPort)
+                let (spec, environment) = try Self.setUp(moto: moto, sandbox: sandbox, airtable: airtable, s3: s3, database: database, appPort: appPort, edit: edit)
                 let apply = try await RecopsBinary.run(["apply", "--spec", spec, "--auto-approve"], environment: environment)
                 #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
                 let replicas = Replicas(count: 3, spec: spec, environment: environment)
@@ -154,6 +154,40 @@ struct ReplicaTests {
                                        spec: spec, environment: environment, replicas: replicas))
                 await replicas.stopAll()
             }
+        }
+    }
+
+    /// A monthly budget of 12 shared by three replicas: the store counts every request before
+    /// it leaves, in one statement that refuses past the budget, so together they send exactly
+    /// 12 (start-up checks included) and the rest of the lines wait queued.
+    @Test func threeReplicasTogetherKeepToTheMonthlyBudget() async throws {
+        try await Self.withCluster(edit: { $0.replacingOccurrences(of: "\nairtable:\n", with: "\nairtable:\n  monthly_request_budget: 12\n") }) { cluster in
+            let before = try await cluster.sandbox.dump()["airtable"]?["served"]?.numberValue ?? 0
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<3 { group.addTask { try await cluster.replicas.start(index) } }
+                try await group.waitForAll()
+            }
+            let deadline = ContinuousClock.now + .seconds(300)
+            for (n, job) in (cluster.jobs + cluster.jobs).enumerated() {
+                let callSid = PipelineFixture.callSid()
+                _ = try await cluster.deliver("/api/twilio/voice", [(name: "AccountSid", value: cluster.account), (name: "CallSid", value: callSid), (name: "JobId", value: job)], until: deadline)
+                let recording = await cluster.sandbox.state.addRecording(callSid: callSid, duration: 2)
+                _ = try await cluster.deliver("/api/twilio/recording", PipelineFixture.recordingCallback(
+                    account: cluster.account, callSid: callSid, recordingSid: recording.sid, start: recording.created.addingTimeInterval(Double(n)), duration: 2), until: deadline)
+            }
+            // Every recording stored, and some step refused by the budget: the month's requests are spent.
+            while ContinuousClock.now < deadline {
+                let stored = try await TestPostgres.integer(cluster.database, "SELECT count(*) FROM recordings WHERE state IN ('stored', 'linked')") ?? 0
+                let refused = try await TestPostgres.integer(cluster.database, "SELECT count(*) FROM recordings WHERE last_error LIKE '%monthly Airtable budget%'") ?? 0
+                if stored == 40, refused > 0 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            let counted = try await TestPostgres.integer(cluster.database, "SELECT COALESCE(sum(requests), 0)::bigint FROM airtable_usage")
+            let served = (try await cluster.sandbox.dump()["airtable"]?["served"]?.numberValue ?? 0) - before
+            #expect(counted == 12, "the store counted exactly the budget")
+            #expect(served == 12, "and exactly that many reached Airtable, from three replicas")
+            let waiting = try await TestPostgres.integer(cluster.database, "SELECT count(*) FROM recordings WHERE state = 'stored'") ?? 0
+            #expect(waiting > 0, "the rest wait queued")
         }
     }
 
