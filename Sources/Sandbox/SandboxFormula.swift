@@ -19,6 +19,17 @@ indirect enum SandboxFormula: Equatable {
     enum Comparison: String, CaseIterable {
         // Longest first: `>=` must not parse as `>` followed by `=`.
         case notEqual = "!=", greaterOrEqual = ">=", lessOrEqual = "<=", equal = "=", greater = ">", less = "<"
+
+        func holds<T: Comparable>(_ x: T, _ y: T) -> Bool {
+            switch self {
+            case .equal: x == y
+            case .notEqual: x != y
+            case .greater: x > y
+            case .less: x < y
+            case .greaterOrEqual: x >= y
+            case .lessOrEqual: x <= y
+            }
+        }
     }
 
     case compare(Term, Comparison, Term)
@@ -40,25 +51,8 @@ indirect enum SandboxFormula: Equatable {
         case .and(let parts): return parts.allSatisfy { $0.matches(id: id, fields: fields) }
         case .compare(let left, let comparison, let right):
             let a = Self.value(left, id: id, fields: fields), b = Self.value(right, id: id, fields: fields)
-            if case .number(let x) = a, case .number(let y) = b {
-                switch comparison {
-                case .equal: return x == y
-                case .notEqual: return x != y
-                case .greater: return x > y
-                case .less: return x < y
-                case .greaterOrEqual: return x >= y
-                case .lessOrEqual: return x <= y
-                }
-            }
-            let x = Self.text(a), y = Self.text(b)
-            switch comparison {
-            case .equal: return x == y
-            case .notEqual: return x != y
-            case .greater: return x > y
-            case .less: return x < y
-            case .greaterOrEqual: return x >= y
-            case .lessOrEqual: return x <= y
-            }
+            if case .number(let x) = a, case .number(let y) = b { return comparison.holds(x, y) }
+            return comparison.holds(Self.text(a), Self.text(b))
         }
     }
 

@@ -38,8 +38,7 @@ public actor SandboxState {
     /// Airtable's limit as the sandbox enforces it.
     let requestsPerSecond: Int
     let throttlePause: Duration
-    private var recent: [ContinuousClock.Instant] = []
-    private var blockedUntil: ContinuousClock.Instant?
+    private var baseWindow: Window
     private(set) var throttledCount = 0
     private(set) var airtableServed = 0
     private var nextID = 1
@@ -49,7 +48,8 @@ public actor SandboxState {
         self.seed = seed
         self.requestsPerSecond = requestsPerSecond
         // A base limit raised for a test's speed raises the token's with it.
-        self.tokenRequestsPerSecond = tokenRequestsPerSecond ?? max(AirtableLimits.requestsPerSecondPerToken, requestsPerSecond)
+        tokenWindow = Window(limit: tokenRequestsPerSecond ?? max(AirtableLimits.requestsPerSecondPerToken, requestsPerSecond))
+        baseWindow = Window(limit: requestsPerSecond)
         self.throttlePause = throttlePause
         numbers = seed.numbers.map { number in
             var fields = ["voice_method": "POST", "status_callback_method": "POST", "voice_fallback_method": "POST"]
@@ -104,41 +104,43 @@ public actor SandboxState {
         peakPerSecond = max(peakPerSecond, seen.count)
     }
 
+    /// One of Airtable's limits: `limit` requests a second, then refused for the pause.
+    struct Window {
+        let limit: Int
+        var recent: [ContinuousClock.Instant] = []
+        var blockedUntil: ContinuousClock.Instant?
+
+        /// Admits a request now, or says it is throttled (and starts the pause when it is the one over).
+        mutating func admit(pause: Duration) -> Bool {
+            let now = ContinuousClock.now
+            if let until = blockedUntil, now < until { return false }
+            recent.removeAll { now - $0 >= .seconds(1) }
+            guard recent.count < limit else {
+                blockedUntil = now + pause
+                return false
+            }
+            recent.append(now)
+            return true
+        }
+    }
+
     /// The token's own limit: 50 requests a second over all its bases, then the same 30 s pause.
-    let tokenRequestsPerSecond: Int
-    private var tokenRecent: [ContinuousClock.Instant] = []
-    private var tokenBlockedUntil: ContinuousClock.Instant?
+    private var tokenWindow: Window
 
     func admitToken() -> Bool {
-        let now = ContinuousClock.now
-        if let until = tokenBlockedUntil, now < until {
+        guard tokenWindow.admit(pause: throttlePause) else {
             throttledCount += 1
             return false
         }
-        tokenRecent = tokenRecent.filter { now - $0 < .seconds(1) }
-        guard tokenRecent.count < tokenRequestsPerSecond else {
-            tokenBlockedUntil = now + throttlePause
-            throttledCount += 1
-            return false
-        }
-        tokenRecent.append(now)
         return true
     }
 
     /// Admits a request to the base, or says it is throttled (and starts the pause).
     func admitAirtable() -> Bool {
-        let now = ContinuousClock.now
-        if let until = blockedUntil, now < until {
+        guard baseWindow.admit(pause: throttlePause) else {
             throttledCount += 1
             return false
         }
-        recent = recent.filter { now - $0 < .seconds(1) }
-        guard recent.count < requestsPerSecond else {
-            blockedUntil = now + throttlePause
-            throttledCount += 1
-            return false
-        }
-        recent.append(now)
         airtableServed += 1
         return true
     }

@@ -55,6 +55,17 @@ import Transport
         }
     }
 
+    /// A history someone ended with "\r\n" (one `Character`) already ends its line: the new line
+    /// follows it directly, with no blank line between (a `Character` test saw no "\n" there).
+    @Test func aHistoryEndingInCRLFGetsNoBlankLine() async throws {
+        try await LocalSandbox.with(seed: Self.seed(1), requestsPerSecond: 1000) { sandbox in
+            await sandbox.state.setField(table: 0, record: Self.record(1), name: "job_history", value: .string("typed on Windows\r\n"))
+            let writer = HistoryWriter(airtable: sandbox.airtable(), settings: Self.settings)
+            _ = try await writer.append([Self.line(1, "crlf")], jobID: "W-1", knownRecordID: nil)
+            #expect(await Self.history(sandbox, 1) == "typed on Windows\r\n---- | 2026-12-02 09:00:00 | Event: Recording | Source: IVR | URL: https://b.s3/crlf")
+        }
+    }
+
     /// A line that does not fit is not written and nothing is cut; lines of other jobs go on.
     @Test func aFullFieldKeepsItsTextAndTheOthersAreWritten() async throws {
         try await LocalSandbox.with(seed: Self.seed(3), requestsPerSecond: 1000) { sandbox in

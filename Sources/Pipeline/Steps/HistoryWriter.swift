@@ -197,7 +197,8 @@ public struct HistoryWriter: Sendable {
         for (index, line) in wanted.enumerated() {
             var candidate = history
             func add(_ text: String) {
-                candidate += (candidate.isEmpty || candidate.hasSuffix("\n") ? "" : "\n") + text
+                // By scalar: a history ending "\r\n" (one `Character`) already ends its line.
+                candidate += (candidate.isEmpty || candidate.unicodeScalars.last == "\n" ? "" : "\n") + text
             }
             switch line {
             case .marked(let text, let marker): if !contains(candidate, marker) { add(text) }
