@@ -15,8 +15,10 @@ public final class LocalSandbox: Sendable {
     public let baseURL: URL
     private let task: Task<Void, any Error>
 
-    public init(seed: SandboxSeed = .standard, requestsPerSecond: Int = 5, tokenRequestsPerSecond: Int? = nil, throttlePause: Duration = .seconds(30)) async throws {
-        let state = SandboxState(seed: seed, requestsPerSecond: requestsPerSecond, tokenRequestsPerSecond: tokenRequestsPerSecond, throttlePause: throttlePause)
+    public init(seed: SandboxSeed = .standard, requestsPerSecond: Int = 5, tokenRequestsPerSecond: Int? = nil, throttlePause: Duration = .seconds(30),
+                rateWindow: Duration = .seconds(1)) async throws {
+        let state = SandboxState(seed: seed, requestsPerSecond: requestsPerSecond, tokenRequestsPerSecond: tokenRequestsPerSecond, throttlePause: throttlePause,
+                                 rateWindow: rateWindow)
         self.state = state
         self.seed = seed
         let server = SandboxServer(state: state, seed: seed)
@@ -29,9 +31,9 @@ public final class LocalSandbox: Sendable {
 
     /// Runs `body` with a fresh sandbox and stops it afterwards.
     public static func with<T>(seed: SandboxSeed = .standard, requestsPerSecond: Int = 5, tokenRequestsPerSecond: Int? = nil, throttlePause: Duration = .seconds(30),
-                               _ body: (LocalSandbox) async throws -> T) async throws -> T {
+                               rateWindow: Duration = .seconds(1), _ body: (LocalSandbox) async throws -> T) async throws -> T {
         let sandbox = try await LocalSandbox(seed: seed, requestsPerSecond: requestsPerSecond, tokenRequestsPerSecond: tokenRequestsPerSecond,
-                                             throttlePause: throttlePause)
+                                             throttlePause: throttlePause, rateWindow: rateWindow)
         defer { sandbox.task.cancel() }
         return try await body(sandbox)
     }

@@ -44,12 +44,12 @@ public actor SandboxState {
     private var nextID = 1
 
     public init(seed: SandboxSeed = .standard, requestsPerSecond: Int = AirtableLimits.requestsPerSecondPerBase,
-                tokenRequestsPerSecond: Int? = nil, throttlePause: Duration = .seconds(30)) {
+                tokenRequestsPerSecond: Int? = nil, throttlePause: Duration = .seconds(30), rateWindow: Duration = .seconds(1)) {
         self.seed = seed
         self.requestsPerSecond = requestsPerSecond
         // A base limit raised for a test's speed raises the token's with it.
-        tokenWindow = Window(limit: tokenRequestsPerSecond ?? max(AirtableLimits.requestsPerSecondPerToken, requestsPerSecond))
-        baseWindow = Window(limit: requestsPerSecond)
+        tokenWindow = Window(limit: tokenRequestsPerSecond ?? max(AirtableLimits.requestsPerSecondPerToken, requestsPerSecond), period: rateWindow)
+        baseWindow = Window(limit: requestsPerSecond, period: rateWindow)
         self.throttlePause = throttlePause
         numbers = seed.numbers.map { number in
             var fields = ["voice_method": "POST", "status_callback_method": "POST", "voice_fallback_method": "POST"]
@@ -104,9 +104,11 @@ public actor SandboxState {
         peakPerSecond = max(peakPerSecond, seen.count)
     }
 
-    /// One of Airtable's limits: `limit` requests a second, then refused for the pause.
+    /// One of Airtable's limits: `limit` requests a second, then refused for the pause. A test
+    /// that counts requests stretches `period` so a slow machine cannot slide the window on it.
     struct Window {
         let limit: Int
+        let period: Duration
         var recent: [ContinuousClock.Instant] = []
         var blockedUntil: ContinuousClock.Instant?
 
@@ -114,7 +116,8 @@ public actor SandboxState {
         mutating func admit(pause: Duration) -> Bool {
             let now = ContinuousClock.now
             if let until = blockedUntil, now < until { return false }
-            recent.removeAll { now - $0 >= .seconds(1) }
+            let period = period
+            recent.removeAll { now - $0 >= period }
             guard recent.count < limit else {
                 blockedUntil = now + pause
                 return false
