@@ -11,7 +11,22 @@ public struct AirtableFieldResource: Resource {
         public var exists: Bool
         /// Observed only; checked, not changed.
         public var type: String?
+        /// Observed only (the history field): records within 10% of the field's cap.
+        public var nearlyFull: [NearlyFull]?
     }
+
+    /// A record whose history is close to Airtable's 100,000-character cap.
+    public struct NearlyFull: Equatable, Codable, Sendable {
+        public var recordID: String
+        public var jobID: String?
+        public var length: Int
+    }
+
+    /// A history within 10% of the cap is reported: a few more calls and its recordings wait as
+    /// `history_full` until someone archives old lines.
+    public static let nearlyFullLength = AirtableLimits.longTextCharacters * 9 / 10
+    /// Warnings named one by one; the rest are counted.
+    static let warningsListed = 20
 
     public let id: ResourceID
     public let part = SpecPart.airtable
@@ -23,25 +38,30 @@ public struct AirtableFieldResource: Resource {
     let field: String
     /// The type the field must have, when it matters.
     let requiredType: String?
+    /// The job-id field, named in warnings; set for the history field only, whose lengths are watched.
+    let watchedByJobField: String?
     let airtable: AirtableClient
 
     /// The history field: created when missing, must be long text.
     public static func history(spec: Spec.Airtable, airtable: AirtableClient) -> AirtableFieldResource {
-        AirtableFieldResource(spec: spec, field: spec.historyField, specPath: "airtable.history_field", requiredType: "multilineText", canCreate: true, airtable: airtable)
+        AirtableFieldResource(spec: spec, field: spec.historyField, specPath: "airtable.history_field", requiredType: "multilineText", canCreate: true,
+                              watchedByJobField: spec.jobIdField, airtable: airtable)
     }
 
     /// The job-id field: must exist.
     public static func jobID(spec: Spec.Airtable, airtable: AirtableClient) -> AirtableFieldResource {
-        AirtableFieldResource(spec: spec, field: spec.jobIdField, specPath: "airtable.job_id_field", requiredType: nil, canCreate: false, airtable: airtable)
+        AirtableFieldResource(spec: spec, field: spec.jobIdField, specPath: "airtable.job_id_field", requiredType: nil, canCreate: false,
+                              watchedByJobField: nil, airtable: airtable)
     }
 
-    init(spec: Spec.Airtable, field: String, specPath: String, requiredType: String?, canCreate: Bool, airtable: AirtableClient) {
+    init(spec: Spec.Airtable, field: String, specPath: String, requiredType: String?, canCreate: Bool, watchedByJobField: String?, airtable: AirtableClient) {
         base = spec.base
         table = spec.table
         self.field = field
         self.specPath = specPath
         self.requiredType = requiredType
         self.canCreate = canCreate
+        self.watchedByJobField = watchedByJobField
         self.airtable = airtable
         id = ResourceID("airtable.field", "\(spec.table).\(field)")
     }
@@ -59,7 +79,33 @@ public struct AirtableFieldResource: Resource {
         guard let existing = found.fields.first(where: { $0.name == field }) else {
             return nil
         }
-        return State(exists: true, type: existing.type)
+        var nearlyFull: [NearlyFull]?
+        if let jobField = watchedByJobField, existing.type == requiredType {
+            // One filtered read: only the few long records come back.
+            let records = try await airtable.findRecords(base: base, table: table, formula: AirtableFormula.lengthOver(field: field, Self.nearlyFullLength),
+                                                         fields: [jobField, field])
+            nearlyFull = records.map { record in
+                NearlyFull(recordID: record.id, jobID: record.fields[jobField]?.stringValue,
+                           length: AirtableLimits.length(record.fields[field]?.stringValue ?? ""))
+            }.sorted { ($0.length, $1.recordID) > ($1.length, $0.recordID) }
+        }
+        return State(exists: true, type: existing.type, nearlyFull: nearlyFull)
+    }
+
+    public func warnings(observed: State?) -> [CheckFailure] {
+        let nearlyFull = observed?.nearlyFull ?? []
+        let cap = AirtableLimits.longTextCharacters
+        var warnings = nearlyFull.prefix(Self.warningsListed).map { record in
+            let job = record.jobID.map { "job \($0) (\(record.recordID))" } ?? "record \(record.recordID)"
+            return CheckFailure(property: "length", expected: .number(Double(Self.nearlyFullLength)), actual: .number(Double(record.length)),
+                                message: "\(job): '\(field)' holds \(record.length) of its \(cap) characters; when a line no longer fits, "
+                                    + "its recordings wait as history_full: move old lines out of the field to make room")
+        }
+        if nearlyFull.count > Self.warningsListed {
+            warnings.append(CheckFailure(property: "length", expected: .number(Double(Self.nearlyFullLength)), actual: .number(Double(nearlyFull.count)),
+                                         message: "and \(nearlyFull.count - Self.warningsListed) more records whose '\(field)' is over \(Self.nearlyFullLength) characters"))
+        }
+        return warnings
     }
 
     public func checks(observed: State?) -> [CheckFailure] {

@@ -41,7 +41,7 @@ public struct AnyResource: Sendable {
                 perform = nil
             }
             return ResourcePlan(id: resource.id, part: resource.part, specPath: resource.specPath, action: action,
-                                changes: changes, failures: failures, error: nil, perform: perform)
+                                changes: changes, failures: failures, warnings: resource.warnings(observed: observed), error: nil, perform: perform)
         }
     }
 

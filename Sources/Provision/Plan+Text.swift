@@ -2,7 +2,8 @@ import Spec
 
 extension Plan {
     /// The readable diff `recops plan` and `apply` show: `+` create, `~` update (old → new per
-    /// field), `-` removal of something recops manages, `!` a failed check, `?` unreadable.
+    /// field), `-` removal of something recops manages, `!` a failed check, `?` unreadable,
+    /// `warning:` fine for now.
     public var text: String {
         var lines: [String] = []
         for resource in resources {
@@ -31,6 +32,9 @@ extension Plan {
             }
             for failure in resource.failures {
                 lines.append("! \(resource.id) \(failure.property): \(failure.message)")
+            }
+            for warning in resource.warnings {
+                lines.append("warning: \(resource.id) \(warning.property): \(warning.message)")
             }
         }
         return (lines + [summary]).joined(separator: "\n")

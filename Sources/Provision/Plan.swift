@@ -14,6 +14,8 @@ public struct ResourcePlan: Sendable {
     public var action: Action
     public var changes: [FieldChange]
     public var failures: [CheckFailure]
+    /// Not drift: what will need a person soon.
+    public var warnings: [CheckFailure] = []
     /// Why the resource could not be observed; such a plan proves nothing.
     public var error: ReadFailure?
     /// Performs the changes (nil when there are none or observing failed).

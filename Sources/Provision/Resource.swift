@@ -22,6 +22,9 @@ public protocol Resource: Sendable {
     func apply(_ change: Change<State>) async throws
     /// Problems apply cannot fix (an old access key, a bucket in another region).
     func checks(observed: State?) -> [CheckFailure]
+    /// What is fine today but will not be for long (a history field nearly at its cap): reported,
+    /// never drift, so verify's exit code does not change.
+    func warnings(observed: State?) -> [CheckFailure]
     /// IAM permissions `observe` needs, and those `apply` adds (for `recops iam-policy`).
     var permissions: Permissions { get }
     /// False for things recops must never create (a phone number is bought by a person): when
@@ -34,6 +37,7 @@ extension Resource {
     public var canCreate: Bool { true }
     public var permissions: Permissions { Permissions(read: [], write: []) }
     public func checks(observed: State?) -> [CheckFailure] { [] }
+    public func warnings(observed: State?) -> [CheckFailure] { [] }
 }
 
 /// What apply is asked to do.

@@ -6,6 +6,8 @@ public struct Finding: Sendable, Equatable {
     public enum Severity: String, Sendable, Codable {
         case drift
         case failedCheck = "failed_check"
+        /// Fine today, needs a person soon: reported, never changes the exit code.
+        case warning
     }
 
     public var resource: ResourceID

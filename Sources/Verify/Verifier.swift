@@ -40,6 +40,12 @@ public struct Verifier: Sendable {
                     severity: .failedCheck, fixableByApply: false, message: failure.message,
                     location: sourceMap.location(of: resource.specPath)))
             }
+            for warning in resource.warnings {
+                findings.append(Finding(
+                    resource: resource.id, property: warning.property, expected: warning.expected, actual: warning.actual,
+                    severity: .warning, fixableByApply: false, message: warning.message,
+                    location: sourceMap.location(of: resource.specPath)))
+            }
         }
         return VerifyReport(findings: findings, failures: failures, checked: plan.resources.map(\.id))
     }

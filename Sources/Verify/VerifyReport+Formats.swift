@@ -24,17 +24,22 @@ extension VerifyReport {
         for failure in failures {
             lines.append("? \(failure.resource): could not check (\(failure.reason.reason.rawValue)): \(failure.reason.message)")
         }
-        for finding in findings {
+        for finding in problems {
             let marker = finding.severity == .drift ? "~" : "!"
             let fix = finding.fixableByApply ? "recops apply fixes this" : "apply cannot fix this"
             lines.append("\(marker) \(finding.resource) \(finding.property): \(finding.message) [\(finding.location); \(fix)]")
         }
+        for finding in warnings {
+            lines.append("warning: \(finding.resource) \(finding.property): \(finding.message) [\(finding.location)]")
+        }
         var summary: String
+        let problems = problems
         switch status {
         case .inSync: summary = "In sync: \(checked.count) resource\(checked.count == 1 ? "" : "s") match the spec."
-        case .drift: summary = "Drift: \(findings.count) finding\(findings.count == 1 ? "" : "s") in \(Set(findings.map(\.resource)).count) resource\(Set(findings.map(\.resource)).count == 1 ? "" : "s")."
+        case .drift: summary = "Drift: \(problems.count) finding\(problems.count == 1 ? "" : "s") in \(Set(problems.map(\.resource)).count) resource\(Set(problems.map(\.resource)).count == 1 ? "" : "s")."
         case .unknown: summary = "Could not check \(failures.count) resource\(failures.count == 1 ? "" : "s"): no conclusion."
         }
+        if !warnings.isEmpty { summary += " \(warnings.count) warning\(warnings.count == 1 ? "" : "s")." }
         var measures: [String] = []
         if let requestCount { measures.append("\(requestCount) requests") }
         if let duration { measures.append("\(duration.milliseconds) ms") }
@@ -73,7 +78,7 @@ extension VerifyReport {
         func escape(_ text: String) -> String { XMLNode.escape(text) }
         var cases: [String] = []
         for resource in checked {
-            let own = findings.filter { $0.resource == resource }
+            let own = problems.filter { $0.resource == resource }
             var body = ""
             if let failure = failures.first(where: { $0.resource == resource }) {
                 body = "<error type=\"\(failure.reason.reason.rawValue)\" message=\"\(escape(failure.reason.message))\"/>"
@@ -83,7 +88,7 @@ extension VerifyReport {
             }
             cases.append("    <testcase classname=\"recops.verify\" name=\"\(escape(resource.description))\">\(body)</testcase>")
         }
-        let failed = checked.filter { id in findings.contains { $0.resource == id } }.count
+        let failed = checked.filter { id in problems.contains { $0.resource == id } }.count
         return """
             <?xml version="1.0" encoding="UTF-8"?>
             <testsuites>
@@ -109,7 +114,8 @@ extension VerifyReport {
         }
         var lines = findings.map { finding in
             // Drift fails the check as surely as a failed check does: both are errors.
-            return "::error file=\(finding.location.file),line=\(finding.location.line),col=\(finding.location.column),title=\(escape("recops verify: \(finding.resource)"))::\(escape("\(finding.property): \(finding.message)"))"
+            let level = finding.severity == .warning ? "warning" : "error"
+            return "::\(level) file=\(finding.location.file),line=\(finding.location.line),col=\(finding.location.column),title=\(escape("recops verify: \(finding.resource)"))::\(escape("\(finding.property): \(finding.message)"))"
         }
         lines += failures.map { "::error title=\(escape("recops verify: could not check \($0.resource)"))::\(escape($0.reason.description))" }
         lines.append(text.split(separator: "\n").last.map(String.init) ?? "")

@@ -34,6 +34,10 @@ public struct VerifyReport: Sendable {
 
     public var status: Status {
         if !failures.isEmpty { return .unknown }
-        return findings.isEmpty ? .inSync : .drift
+        return problems.isEmpty ? .inSync : .drift
     }
+
+    /// Drift and failed checks: what makes the check fail.
+    public var problems: [Finding] { findings.filter { $0.severity != .warning } }
+    public var warnings: [Finding] { findings.filter { $0.severity == .warning } }
 }

@@ -104,4 +104,37 @@ import Verify
         #expect(text.contains("~ s3.bucket/b versioning: versioning is true, the spec says false [infra/policy.yaml:23:15; recops apply fixes this]"))
         #expect(text.hasSuffix("Drift: 1 finding in 1 resource. (16 requests)"))
     }
+
+    /// A history within 10% of the 100,000-character cap is a warning, never drift: verify stays
+    /// in sync (exit 0) and names the job. Lengths are Airtable's (UTF-16): 45,001 "🎙" are 90,002.
+    @Test func historiesNearTheCapAreWarnedOfButAreNotDrift() async throws {
+        try await LocalSandbox.with(requestsPerSecond: 1000) { sandbox in
+            let environment = ["APP_URL": "https://rec.example.com", "TWILIO_PHONE_NUMBER": sandbox.seed.numbers[0].phoneNumber, "AIRTABLE_BASE_ID": sandbox.seed.baseID]
+            let result = SpecLoader(environment: environment).validate(path: ProvisionFixture.specPath, parts: [.airtable])
+            let loaded = try #require(result.loaded)
+            let engine = Engine(resources: AirtableResources.make(spec: loaded.spec, airtable: sandbox.airtable()))
+            guard let table = await sandbox.state.table("Jobs") else { Issue.record("no table"); return }
+            let quiet = Verifier(engine: engine, sourceMap: loaded.sourceMap).report(await engine.plan())
+            #expect(quiet.status == .inSync && quiet.warnings.isEmpty)
+
+            let busy = await sandbox.state.addRecord(table: table, fields: ["Job ID": .string("W-BUSY"), "job_history": .string(String(repeating: "x", count: 95_000))])
+            let wide = await sandbox.state.addRecord(table: table, fields: ["Job ID": .string("W-WIDE"), "job_history": .string(String(repeating: "🎙", count: 45_001))])
+            _ = await sandbox.state.addRecord(table: table, fields: ["Job ID": .string("W-EDGE"), "job_history": .string(String(repeating: "x", count: 90_000))])
+            let plan = await engine.plan()
+            #expect(!plan.hasChanges && !plan.hasFailures)
+            let warnings = plan.resources.flatMap(\.warnings)
+            #expect(warnings.map(\.actual) == [.number(95_000), .number(90_002)])
+            #expect(warnings.first?.message.contains("job W-BUSY (\(busy))") == true)
+            #expect(warnings.last?.message.contains("job W-WIDE (\(wide))") == true)
+            #expect(plan.text.contains("warning: airtable.field/Jobs.job_history length: job W-BUSY"))
+
+            let report = Verifier(engine: engine, sourceMap: loaded.sourceMap).report(plan)
+            #expect(report.status == .inSync, "a warning does not fail the check")
+            #expect(report.warnings.count == 2)
+            #expect(report.render(.text).contains("In sync: 2 resources match the spec. 2 warnings."))
+            #expect(report.render(.github).split(separator: "\n").filter { $0.hasPrefix("::warning ") }.count == 2)
+            #expect(!report.render(.junit).contains("<failure"))
+            #expect(report.warnings.allSatisfy { $0.location == loaded.sourceMap.location(of: "airtable.history_field") && $0.location.line > 1 })
+        }
+    }
 }
