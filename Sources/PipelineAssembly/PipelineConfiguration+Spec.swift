@@ -27,9 +27,7 @@ extension PipelineConfiguration {
             airtable: AirtableSettings(base: airtable.base, table: airtable.table, jobIdField: airtable.jobIdField, historyField: airtable.historyField,
                                        requestsPerSecond: airtable.requestsPerSecond, monthlyRequestBudget: airtable.monthlyRequestBudget,
                                        holdWhenBudgetSpent: airtable.overBudget == .wait),
-            history: HistorySettings(keyTemplate: recordings.key, publicURL: recordings.publicUrl, signedURLTTL: .seconds(recordings.signedUrlTtl.seconds),
-                                     line: recordings.historyLine, pendingLine: recordings.pendingLine, timestampFormat: recordings.timestamp.format,
-                                     timeZone: recordings.timestamp.timeZone, retryWithin: .seconds(recordings.historyRetryWithin.seconds)),
+            history: HistorySettings(recordings),
             ivr: IVRSettings(agentURL: ivr.agentUrl, jobPrompt: ivr.jobPrompt, jobIdFromDigits: ivr.jobIdFromDigits, attempts: ivr.attempts, goodbye: ivr.goodbye),
             alerts: AlertSettings(webhookURL: alerts.webhookUrl.flatMap(URL.init(string:)), historyQueueThreshold: alerts.historyQueueThreshold,
                                   missingRecordingAfter: .seconds(alerts.missingRecordingAfter.seconds)),
@@ -43,6 +41,14 @@ extension PipelineConfiguration {
             limits.idleTimeout = .seconds(service.idleTimeout.seconds)
             limits.shutdownTimeout = .seconds(service.shutdownTimeout.seconds)
         }
+    }
+}
+
+extension HistorySettings {
+    public init(_ recordings: Spec.Recordings) {
+        self.init(keyTemplate: recordings.key, publicURL: recordings.publicUrl, signedURLTTL: .seconds(recordings.signedUrlTtl.seconds),
+                  line: recordings.historyLine, pendingLine: recordings.pendingLine, timestampFormat: recordings.timestamp.format,
+                  timeZone: recordings.timestamp.timeZone, retryWithin: .seconds(recordings.historyRetryWithin.seconds))
     }
 }
 

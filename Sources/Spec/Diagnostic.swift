@@ -1,8 +1,10 @@
-/// One finding about a spec: an error makes it invalid, a warning does not.
+/// One finding about a spec: an error makes it invalid, a warning does not, a note is a fact
+/// worth knowing (the longest history line).
 public struct Diagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
     public enum Severity: String, Sendable, Hashable, Codable {
         case error
         case warning
+        case note
     }
 
     public var severity: Severity

@@ -1,5 +1,7 @@
+import Airtable
 import ArgumentParser
 import Foundation
+import PipelineAssembly
 import Spec
 
 /// `recops validate`: every problem in the spec, with its position, before any API call.
@@ -7,7 +9,10 @@ struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Check the spec: YAML, settings, environment variables, and what AWS, Twilio or Airtable would reject.",
-        discussion: "Exit 0 when valid (warnings allowed), 1 when invalid. Makes no network request."
+        discussion: """
+            Exit 0 when valid (warnings allowed), 1 when invalid. Makes no network request. A valid spec also gets a note: \
+            the longest history line it can write and the URL length that assumes, with and without a session token.
+            """
     )
 
     @OptionGroup var specOptions: SpecOptions
@@ -18,11 +23,32 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         let loader = SpecLoader(environment: ProcessInfo.processInfo.environment)
         let result = loader.validate(path: specOptions.spec)
-        print(Self.render(result.diagnostics, file: specOptions.spec, valid: result.loaded != nil, format: format))
-        if result.loaded == nil { throw ExitCode(1) }
+        var diagnostics = result.diagnostics
+        var estimate: HistoryLineEstimate?
+        if let loaded = result.loaded, let found = HistoryLineEstimate(spec: loaded.spec) {
+            estimate = found
+            diagnostics += Self.diagnostics(found, at: loaded.sourceMap.location(of: "recordings.history_line"))
+        }
+        let valid = result.loaded != nil && !diagnostics.hasErrors
+        print(Self.render(diagnostics, file: specOptions.spec, valid: valid, estimate: estimate, format: format))
+        if !valid { throw ExitCode(1) }
     }
 
-    static func render(_ diagnostics: [Diagnostic], file: String, valid: Bool, format: ReportFormat) -> String {
+    /// A field holding fewer lines than this fills within weeks on a busy job.
+    static let fewLinesPerField = 20
+
+    /// The note, and an error or a warning when the lines are too long for the history field.
+    static func diagnostics(_ estimate: HistoryLineEstimate, at location: SourceLocation) -> [Diagnostic] {
+        var found = [Diagnostic(.note, estimate.summary, at: location)]
+        if estimate.worst + 1 > AirtableLimits.longTextCharacters {
+            found.append(Diagnostic(.error, "recordings.history_line: a line of \(estimate.worst) characters can never be written to a \(AirtableLimits.longTextCharacters)-character history field; shorten the line or the key", at: location))
+        } else if estimate.linesPerField < fewLinesPerField {
+            found.append(Diagnostic(.warning, "recordings.history_line: a history field holds only \(estimate.linesPerField) such lines before its recordings wait as history_full; shorten the line or the key", at: location))
+        }
+        return found
+    }
+
+    static func render(_ diagnostics: [Diagnostic], file: String, valid: Bool, estimate: HistoryLineEstimate? = nil, format: ReportFormat) -> String {
         switch format {
         case .json:
             let items = diagnostics.map { diagnostic -> JSONValue in
@@ -34,7 +60,20 @@ struct ValidateCommand: ParsableCommand {
                     "column": .number(Double(diagnostic.location.column)),
                 ])
             }
-            return JSONValue.object(["valid": .bool(valid), "diagnostics": .array(items)]).encoded(pretty: true)
+            var report: [String: JSONValue] = ["valid": .bool(valid), "diagnostics": .array(items)]
+            if let estimate {
+                var line: [String: JSONValue] = [
+                    "line": .number(Double(estimate.line)), "url": .number(Double(estimate.url)), "presigned": .bool(estimate.presigned),
+                    "lines_per_field": .number(Double(estimate.linesPerField)),
+                ]
+                if let withToken = estimate.lineWithSessionToken, let urlWithToken = estimate.urlWithSessionToken {
+                    line["line_with_session_token"] = .number(Double(withToken))
+                    line["url_with_session_token"] = .number(Double(urlWithToken))
+                    line["assumed_session_token"] = .number(Double(HistoryLineEstimate.assumedSessionTokenLength))
+                }
+                report["history_line"] = .object(line)
+            }
+            return JSONValue.object(report).encoded(pretty: true)
         case .text:
             let errors = diagnostics.errors.count, warnings = diagnostics.warnings.count
             let counts = [errors > 0 ? plural(errors, "error") : nil, warnings > 0 ? plural(warnings, "warning") : nil].compactMap { $0 }
