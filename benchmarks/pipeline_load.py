@@ -74,6 +74,14 @@ def main():
             status = 0  # refused, reset or timed out: Twilio would retry later
         return status, time.perf_counter() - started
 
+    def airtable_counts():
+        with urllib.request.urlopen(args.sandbox + "/_sandbox/state", timeout=30) as response:
+            state = json.load(response)["airtable"]
+        return state["served"], state["throttled"]
+
+    # Requests the sandbox's Airtable answered from here on are the history step's (the voice
+    # webhooks' job lookups came before); reading the state back is not an Airtable request.
+    served_before, throttled_before = airtable_counts()
     first = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(args.senders) as pool:
         results = list(pool.map(send, prepared))
@@ -93,6 +101,9 @@ def main():
             break
         time.sleep(0.05)
 
+    served_after, throttled_after = airtable_counts()
+    history_requests = served_after - served_before
+
     def percentile(p):
         return latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))]
 
@@ -104,6 +115,8 @@ def main():
         "callbacks_per_s": round(expected / (acked - first), 1),
         "lines_written": lines, "end_to_end_s": round(done - first, 2),
         "recordings_per_s": round(lines / (done - first), 2),
+        "history_requests": history_requests, "requests_per_line": round(history_requests / max(1, lines), 3),
+        "throttled": throttled_after - throttled_before,
     }))
 
 
