@@ -36,6 +36,7 @@ public struct RecordingWorker: Service, CustomStringConvertible {
         if resumed > 0 { logger.notice("resuming \(resumed) interrupted step(s)") }
         let stopping = Locked(false)
         let inFlight = Locked(0)
+        let historyInFlight = Locked(0)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 var lastSweep: ContinuousClock.Instant?
@@ -50,7 +51,7 @@ public struct RecordingWorker: Service, CustomStringConvertible {
                     }
                     let work: Work?
                     do {
-                        work = try await scheduler.next()
+                        work = try await scheduler.next(history: historyInFlight.value < configuration.historyInFlight)
                     } catch {
                         logger.error("cannot claim work: \(Redaction.message(error))")
                         try? await Task.sleep(for: .seconds(1))
@@ -61,8 +62,13 @@ public struct RecordingWorker: Service, CustomStringConvertible {
                         continue
                     }
                     inFlight.withLock { $0 += 1 }
+                    let isHistory = work.kind == .history
+                    if isHistory { historyInFlight.withLock { $0 += 1 } }
                     group.addTask {
-                        defer { inFlight.withLock { $0 -= 1 } }
+                        defer {
+                            inFlight.withLock { $0 -= 1 }
+                            if isHistory { historyInFlight.withLock { $0 -= 1 } }
+                        }
                         await withTaskGroup(of: Void.self) { step in
                             step.addTask {
                                 do {

@@ -24,8 +24,20 @@ public struct Scheduler: Sendable {
         self.historyJobs = max(1, min(Self.historyJobs, historyJobs))
     }
 
-    /// Claims the next due step for this replica, or nil.
-    public func next() async throws -> Work? {
+    /// Claims the next due step for this replica, or nil; with `history` false, only transfers
+    /// and clean-ups (the replica runs as many history steps as it should already).
+    public func next(history allowed: Bool = true) async throws -> Work? {
+        if allowed, let work = try await nextHistory() { return work }
+        for kind in [StepKind.transfer, .cleanup] {
+            if let rows = try await store.claim(JobStateMachine.eligibility(kind), jobID: nil, order: .due, limit: 1, owner: owner, lease: lease) {
+                return kind == .transfer ? .transfer(rows) : .cleanup(rows)
+            }
+        }
+        return nil
+    }
+
+    /// The due lines of up to `historyJobs` jobs, each job's history claim taken first.
+    private func nextHistory() async throws -> Work? {
         let history = JobStateMachine.eligibility(.history)
         var taken: [JobLines] = []
         do {
@@ -55,11 +67,6 @@ public struct Scheduler: Sendable {
             // Given back at once: a claim left to expire would hold the jobs' lines for a lease.
             await giveBack(taken.map(\.rows), taken.map(\.claim))
             throw error
-        }
-        for kind in [StepKind.transfer, .cleanup] {
-            if let rows = try await store.claim(JobStateMachine.eligibility(kind), jobID: nil, order: .due, limit: 1, owner: owner, lease: lease) {
-                return kind == .transfer ? .transfer(rows) : .cleanup(rows)
-            }
         }
         return nil
     }
