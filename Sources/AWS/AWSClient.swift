@@ -28,7 +28,7 @@ public struct AWSClient: Sendable {
     }
 
     /// The same endpoints, transport and clock, signing with other credentials.
-    public func with(credentials: AWSCredentials, retry: RetryPolicy? = nil) -> AWSClient {
+    public func with(credentials: any CredentialProvider, retry: RetryPolicy? = nil) -> AWSClient {
         var configuration = configuration
         configuration.credentials = credentials
         return AWSClient(configuration: configuration, transport: transport, retry: retry ?? self.retry, now: now, logger: logger)
@@ -50,6 +50,8 @@ public struct AWSClient: Sendable {
         var bodyFile: (url: URL, sha256Hex: String)? = nil
         /// S3 statuses that are answers, not errors (404 on a HEAD of a missing object).
         var acceptedStatuses: Set<Int> = []
+        /// Sent without a signature (STS AssumeRoleWithWebIdentity: the token is the proof).
+        var unsigned = false
     }
 
     /// Where a call goes: the URL to send and the path and host to sign.
@@ -85,15 +87,20 @@ public struct AWSClient: Sendable {
 
     private func sendOnce(_ call: Call) async throws -> HTTPResponse {
         let (url, signedPath, host) = address(call)
-        let signer = SigV4Signer(credentials: configuration.credentials, region: configuration.signingRegion(for: call.service), service: call.service)
         let isS3 = call.service == "s3"
         let payloadHash = call.bodyFile?.sha256Hex ?? SigV4Signer.hexSHA256(call.body)
         let request = SigV4Signer.Request(
             method: call.method, path: signedPath, query: call.query,
             headers: [(name: "Host", value: host)] + call.headers, payloadHash: payloadHash)
-        let signature = signer.signHeaders(request, date: now(), options: .init(normalizePath: !isS3, addContentHashHeader: isS3))
+        var headers = request.headers
+        if !call.unsigned {
+            // Fetched per attempt: a retry after a refresh or a rotation signs with the new key.
+            let credentials = try await configuration.credentials.credentials()
+            let signer = SigV4Signer(credentials: credentials, region: configuration.signingRegion(for: call.service), service: call.service)
+            headers += signer.signHeaders(request, date: now(), options: .init(normalizePath: !isS3, addContentHashHeader: isS3)).headers
+        }
         let started = ContinuousClock.now
-        let response = try await transport.send(HTTPRequest(method: call.method, url: url, headers: request.headers + signature.headers, body: call.body, bodyFile: call.bodyFile?.url))
+        let response = try await transport.send(HTTPRequest(method: call.method, url: url, headers: headers, body: call.body, bodyFile: call.bodyFile?.url))
         logger.debug("aws request", metadata: [
             "service": "\(call.service)", "operation": "\(call.operation)", "status": "\(response.status)",
             "duration_ms": "\((ContinuousClock.now - started).milliseconds)",
@@ -124,9 +131,14 @@ public struct AWSClient: Sendable {
     }
 
     /// A presigned URL: anyone holding it may make this one request until it expires.
-    func presign(_ call: Call, expires: Int) -> URL {
+    func presign(_ call: Call, expires: Int) async throws -> URL {
+        presign(call, expires: expires, credentials: try await configuration.credentials.credentials())
+    }
+
+    /// Signed with the given credentials, offline (`validate`'s length estimate).
+    func presign(_ call: Call, expires: Int, credentials: AWSCredentials) -> URL {
         let (url, signedPath, host) = address(call)
-        let signer = SigV4Signer(credentials: configuration.credentials, region: configuration.signingRegion(for: call.service), service: call.service)
+        let signer = SigV4Signer(credentials: credentials, region: configuration.signingRegion(for: call.service), service: call.service)
         let request = SigV4Signer.Request(method: call.method, path: signedPath, query: call.query, headers: [(name: "Host", value: host)], payloadHash: SigV4Signer.unsignedPayload)
         let signature = signer.presign(request, date: now(), expires: expires, options: .init(normalizePath: false))
         var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!

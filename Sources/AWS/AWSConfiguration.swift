@@ -1,74 +1,41 @@
 import Foundation
+import Logging
+import Transport
 
 /// Where and as whom to call AWS: credentials, region and endpoints, from the environment.
 ///
-/// Read once at the composition root from the variables the AWS CLI and SDKs use, so the same
-/// environment drives recops and `aws`.
+/// Read at the composition root from the variables the AWS CLI and SDKs use, so the same
+/// environment drives recops and `aws`. The credentials are a provider: found by the SDKs' chain
+/// and refreshed before they expire (`CredentialChain`).
 public struct AWSConfiguration: Sendable {
-    public var credentials: AWSCredentials
+    public var credentials: any CredentialProvider
     public var region: String
     /// Per service (`s3`, `iam`, `cloudtrail`, `sts`): an endpoint override, e.g. moto_server.
     public var endpointOverrides: [String: URL]
 
-    public init(credentials: AWSCredentials, region: String, endpointOverrides: [String: URL] = [:]) {
+    public init(credentials: any CredentialProvider, region: String, endpointOverrides: [String: URL] = [:]) {
         self.credentials = credentials
         self.region = region
         self.endpointOverrides = endpointOverrides
     }
 
-    public struct MissingCredentials: Error, CustomStringConvertible {
-        public var detail: String
-        public var description: String {
-            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or AWS_PROFILE for ~/.aws/credentials (\(detail))"
-        }
-    }
-
-    /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`, else the shared credentials
-    /// file (`AWS_SHARED_CREDENTIALS_FILE`, default `~/.aws/credentials`) at `AWS_PROFILE`
-    /// (default `default`). Endpoints: `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`.
-    public static func fromEnvironment(_ environment: [String: String], region: String) throws -> AWSConfiguration {
-        let credentials: AWSCredentials
-        if let key = environment["AWS_ACCESS_KEY_ID"], !key.isEmpty, let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty {
-            let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-            credentials = AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token)
-        } else {
-            let home = environment["HOME"] ?? NSHomeDirectory()
-            let path = environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "\(home)/.aws/credentials"
-            let profile = environment["AWS_PROFILE"] ?? "default"
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw MissingCredentials(detail: "the environment has none and \(path) is not readable")
-            }
-            guard let found = sharedCredentials(text, profile: profile) else {
-                throw MissingCredentials(detail: "profile '\(profile)' in \(path) has no aws_access_key_id and aws_secret_access_key")
-            }
-            credentials = found
-        }
+    /// The chain's credentials (`CredentialChain`: environment, web identity, the shared files at
+    /// `AWS_PROFILE`, container credentials, IMDSv2). Endpoints: `AWS_ENDPOINT_URL_<SERVICE>`,
+    /// then `AWS_ENDPOINT_URL`. `refreshBefore`: how long before their expiry temporary
+    /// credentials are replaced (the service makes it outlast a presigned URL's lifetime).
+    public static func fromEnvironment(_ environment: [String: String], region: String, transport: any HTTPTransport = AsyncHTTPClientTransport(),
+                                       now: @escaping @Sendable () -> Date = { Date() }, refreshBefore: TimeInterval = 300,
+                                       logger: Logger = Logger(label: "recops.aws.credentials")) throws -> AWSConfiguration {
         var overrides: [String: URL] = [:]
         for service in ["s3", "iam", "cloudtrail", "sts"] {
             let value = environment["AWS_ENDPOINT_URL_\(service.uppercased())"] ?? environment["AWS_ENDPOINT_URL"]
             if let value, !value.isEmpty, let url = URL(string: value) { overrides[service] = url }
         }
-        return AWSConfiguration(credentials: credentials, region: region, endpointOverrides: overrides)
-    }
-
-    /// Parses the INI-style shared credentials file for one profile.
-    static func sharedCredentials(_ text: String, profile: String) -> AWSCredentials? {
-        var section = ""
-        var values: [String: String] = [:]
-        for raw in text.split(whereSeparator: \.isNewline) {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            if line.hasPrefix("["), line.hasSuffix("]") {
-                section = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
-                if section.hasPrefix("profile ") { section = String(section.dropFirst(8)) }
-                continue
-            }
-            guard section == profile, let equals = line.firstIndex(of: "=") else { continue }
-            let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
-            values[key] = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-        }
-        guard let key = values["aws_access_key_id"], let secret = values["aws_secret_access_key"] else { return nil }
-        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: values["aws_session_token"])
+        let anonymous = AWSConfiguration(credentials: StaticCredentials(AWSCredentials(accessKeyID: "", secretAccessKey: ""), source: "none"),
+                                         region: region, endpointOverrides: overrides)
+        let sts = STSClient(aws: AWSClient(configuration: anonymous, transport: transport, retry: RetryPolicy(maxAttempts: 2), now: now, logger: logger))
+        let chain = CredentialChain(environment: environment, sts: sts, transport: transport, now: now, refreshBefore: refreshBefore, logger: logger)
+        return AWSConfiguration(credentials: try chain.provider(), region: region, endpointOverrides: overrides)
     }
 
     /// The DNS suffix of the region's partition.

@@ -281,7 +281,12 @@ public struct S3Client: Sendable {
     }
 
     /// A URL that lets its holder GET the object until it expires (at most 7 days).
-    public func presignedGetURL(bucket: String, key: String, expires: Int) -> URL {
-        aws.presign(call("GetObject", "GET", bucket: bucket, key: key), expires: min(expires, 604_800))
+    public func presignedGetURL(bucket: String, key: String, expires: Int) async throws -> URL {
+        try await aws.presign(call("GetObject", "GET", bucket: bucket, key: key), expires: min(expires, 604_800))
+    }
+
+    /// Signed with the given credentials, offline.
+    public func presignedGetURL(bucket: String, key: String, expires: Int, credentials: AWSCredentials) -> URL {
+        aws.presign(call("GetObject", "GET", bucket: bucket, key: key), expires: min(expires, 604_800), credentials: credentials)
     }
 }

@@ -41,8 +41,11 @@ public struct HistoryLineEstimate: Sendable, Equatable {
         func url(_ credentials: AWSCredentials) -> String {
             let aws = AWSClient(configuration: AWSConfiguration(credentials: credentials, region: spec.aws?.region ?? "us-east-1"),
                                 transport: AsyncHTTPClientTransport(), now: { start }, logger: Logger(label: "recops.estimate"))
-            let links = ObjectLinks(s3: S3Client(aws: aws), bucket: bucket.name, settings: settings)
-            return links.link(forKey: key)
+            // The pipeline's links, signed offline (ObjectLinks fetches credentials; these are given).
+            let s3 = S3Client(aws: aws)
+            return settings.publicURL
+                ? s3.objectURL(bucket: bucket.name, key: key).absoluteString
+                : s3.presignedGetURL(bucket: bucket.name, key: key, expires: Int(settings.signedURLTTL.timeInterval), credentials: credentials).absoluteString
         }
         let longTerm = AWSCredentials(accessKeyID: "AKIA" + String(repeating: "X", count: 16), secretAccessKey: String(repeating: "x", count: 40))
         let plain = url(longTerm)

@@ -129,7 +129,7 @@ public struct AssembledPipeline: Sendable {
         self.now = now
         self.logger = logger
         routes = WebhookRoutes(configuration: pipeline.configuration, store: pipeline.store, airtable: airtable, metrics: pipeline.metrics,
-                               now: now, readiness: readiness, logger: logger("webhooks"))
+                               now: now, readiness: readiness, identity: { await pipeline.signingIdentity() }, logger: logger("webhooks"))
     }
 
     /// `recops reconcile`: Twilio's recordings against the store, S3 and the histories.

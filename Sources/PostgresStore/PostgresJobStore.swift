@@ -563,6 +563,23 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
             """).first.map { Int(try $0.decode(Int64.self)) }
     }
 
+    public func reportSigningKey(owner: String, accessKeyID: String, source: String, expiration: Date?) async throws {
+        try await query("report signing key", """
+            INSERT INTO signing_keys (owner, access_key_id, source, expires_at, seen_at)
+            VALUES (\(owner), \(accessKeyID), \(source), \(expiration?.timeIntervalSince1970), recops_now(NULL))
+            ON CONFLICT (owner) DO UPDATE SET access_key_id = excluded.access_key_id, source = excluded.source,
+                expires_at = excluded.expires_at, seen_at = excluded.seen_at
+            """)
+    }
+
+    public func signingKeys() async throws -> [SigningKeyReport] {
+        try await query("read signing keys", "SELECT owner, access_key_id, source, expires_at, seen_at FROM signing_keys ORDER BY owner").map { row in
+            let (owner, key, source, expires, seen) = try row.decode((String, String, String, Double?, Double).self)
+            return SigningKeyReport(owner: owner, accessKeyID: key, source: source, expiration: expires.map(Date.init(timeIntervalSince1970:)),
+                                    seenAt: Date(timeIntervalSince1970: seen))
+        }
+    }
+
     public func airtableRequests(month: String) async throws -> Int {
         Int(try await query("read airtable usage", "SELECT requests FROM airtable_usage WHERE month = \(month)").first?.decode(Int64.self) ?? 0)
     }

@@ -112,6 +112,13 @@ enum PostgresSchema {
             "CREATE TABLE job_records (job_id text PRIMARY KEY, record_id text NOT NULL, found_at double precision NOT NULL)",
             "CREATE TABLE airtable_usage (month text PRIMARY KEY, requests bigint NOT NULL)",
         ]),
+        (4, [
+            // The AWS key each replica signs with (for status and key rotation).
+            """
+            CREATE TABLE signing_keys (owner text PRIMARY KEY, access_key_id text NOT NULL, source text NOT NULL,
+                                       expires_at double precision, seen_at double precision NOT NULL)
+            """,
+        ]),
     ]
 
     /// Applies the missing migrations under the advisory lock; returns the versions applied.

@@ -40,8 +40,12 @@ public struct KeyRotation: Sendable {
 
     /// `created` receives the new key the moment IAM returns it, before the proof: whatever fails
     /// afterwards, its secret (which AWS never shows again) has reached the operator.
+    /// `proven` runs once the new key works and before any old key is touched: it hands the key
+    /// over (writes the credentials file) and waits until nothing signs with the old ones; a
+    /// throw keeps every old key.
     public func rotate(user: String, retireOld: Bool, proofTimeout: Duration = .seconds(60),
-                       created onCreated: (IAM.NewAccessKey) -> Void = { _ in }) async throws -> Outcome {
+                       created onCreated: (IAM.NewAccessKey) -> Void = { _ in },
+                       proven: ((_ new: IAM.NewAccessKey, _ retiring: [String]) async throws -> Void)? = nil) async throws -> Outcome {
         let existing = try await iam.accessKeys(user)
         guard existing.count < 2 else {
             throw Refused(description: "\(user) already has two access keys (\(existing.map(\.id).joined(separator: ", "))), AWS's limit: delete the one not in use first")
@@ -49,7 +53,8 @@ public struct KeyRotation: Sendable {
         let created = try await iam.createAccessKey(user: user)
         onCreated(created)
         let outcome = Outcome(user: user, newKey: created, retired: [])
-        guard retireOld, !existing.isEmpty else { return outcome }
+        let retiring = retireOld ? existing.map(\.id) : []
+        guard !retiring.isEmpty || proven != nil else { return outcome }
 
         // IAM takes a few seconds to accept a new key everywhere: keep asking until it works.
         let deadline = ContinuousClock.now + proofTimeout
@@ -71,8 +76,13 @@ public struct KeyRotation: Sendable {
                 try await sleep(.seconds(2))
             }
         }
+        do {
+            try await proven?(created, retiring)
+        } catch {
+            throw Refused(description: "the new key \(created.id) works, but \(error): old keys kept")
+        }
         var retired: [String] = []
-        for key in existing {
+        for key in existing where retiring.contains(key.id) {
             do {
                 try await iam.updateAccessKey(user: user, id: key.id, active: false)
                 try await iam.deleteAccessKey(user: user, id: key.id)

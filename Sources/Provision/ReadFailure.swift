@@ -18,6 +18,8 @@ public struct ReadFailure: Sendable, Equatable, CustomStringConvertible {
     public init(_ error: any Error) {
         message = "\(error)"
         switch error {
+        case is CredentialsError, is NoCredentials:
+            reason = .credentials
         case let error as AWSError where error.isCredentialProblem:
             reason = .credentials
         case let error as AWSError where error.isAccessProblem:

@@ -129,6 +129,13 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
                 CREATE TABLE airtable_usage (month TEXT PRIMARY KEY NOT NULL, requests INTEGER NOT NULL);
                 """)
         }
+        migrator.registerMigration("v6") { db in
+            // The AWS key each replica signs with (for status and key rotation).
+            try db.execute(sql: """
+                CREATE TABLE signing_keys (owner TEXT PRIMARY KEY NOT NULL, access_key_id TEXT NOT NULL, source TEXT NOT NULL,
+                                           expires_at REAL, seen_at REAL NOT NULL);
+                """)
+        }
         return migrator
     }
 
@@ -485,6 +492,27 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
     public func airtableRequests(month: String) async throws -> Int {
         try await read("read airtable usage") { db in
             try Int.fetchOne(db, sql: "SELECT requests FROM airtable_usage WHERE month = ?", arguments: [month]) ?? 0
+        }
+    }
+
+    public func reportSigningKey(owner: String, accessKeyID: String, source: String, expiration: Date?) async throws {
+        let now = clock().timeIntervalSince1970
+        try await immediate("report signing key") { db in
+            try db.execute(sql: """
+                INSERT INTO signing_keys (owner, access_key_id, source, expires_at, seen_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(owner) DO UPDATE SET access_key_id = excluded.access_key_id, source = excluded.source,
+                    expires_at = excluded.expires_at, seen_at = excluded.seen_at
+                """, arguments: [owner, accessKeyID, source, expiration?.timeIntervalSince1970, now])
+        }
+    }
+
+    public func signingKeys() async throws -> [SigningKeyReport] {
+        try await read("read signing keys") { db in
+            try Row.fetchAll(db, sql: "SELECT owner, access_key_id, source, expires_at, seen_at FROM signing_keys ORDER BY owner").map { row in
+                SigningKeyReport(owner: row["owner"], accessKeyID: row["access_key_id"], source: row["source"],
+                                 expiration: (row["expires_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                                 seenAt: Date(timeIntervalSince1970: row["seen_at"]))
+            }
         }
     }
 

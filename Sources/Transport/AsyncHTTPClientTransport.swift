@@ -31,6 +31,12 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
         self.maxResponseBytes = maxResponseBytes
     }
 
+    /// A transport whose requests give up after `seconds` (the credential endpoints: off AWS they
+    /// must fail fast).
+    public static func timingOut(after seconds: Int64) -> AsyncHTTPClientTransport {
+        AsyncHTTPClientTransport(timeout: .seconds(seconds))
+    }
+
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try await execute(request) { response in
             let body = try await response.body.collect(upTo: maxResponseBytes)

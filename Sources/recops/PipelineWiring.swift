@@ -27,7 +27,10 @@ enum PipelineWiring {
     static func build(spec: Spec, dataDir: String, store: String? = nil, replicaID: String?, transport: any HTTPTransport,
                       configure: (inout PipelineConfiguration) -> Void = { _ in }) async throws -> AssembledPipeline {
         let (account, token) = try Wiring.twilioSigningSecret()
-        let connections = try Wiring.connections(region: spec.aws?.region ?? "us-east-1", airtableRate: spec.airtable?.requestsPerSecond ?? 5, transport: transport)
+        // A link signed just before a refresh still lives its whole signed_url_ttl.
+        let refreshBefore = max(300, TimeInterval(spec.recordings?.signedUrlTtl.seconds ?? 0) + 60)
+        let connections = try Wiring.connections(region: spec.aws?.region ?? "us-east-1", airtableRate: spec.airtable?.requestsPerSecond ?? 5,
+                                                 refreshBefore: refreshBefore, transport: transport)
         let directory = URL(fileURLWithPath: dataDir, isDirectory: true).standardizedFileURL
         let engine = try await openStore(spec: spec, override: store)
         do {

@@ -85,6 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         if startupCheck != .off {
             try await checkAtStartup(loaded, transport: transport, logger: logger)
         }
+        await Self.checkCredentials(assembled.aws.configuration.credentials, ttl: assembled.configuration.history, logger: logger)
         let configuration = assembled.configuration
         let app = assembled.application(host: host, port: port, adminToken: Wiring.environment["RECOPS_ADMIN_TOKEN"]) { bound in
             // On standard output, unbuffered, so a script that started it with --port 0 learns the port.
@@ -111,6 +112,22 @@ struct ServeCommand: AsyncParsableCommand {
         limit.rlim_cur = min(wanted, limit.rlim_max)
         if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 || limit.rlim_cur < wanted {
             logger.warning("open-file limit \(limit.rlim_cur) is below what max_connections \(connections) needs (\(wanted)): raise LimitNOFILE")
+        }
+    }
+
+    /// Which AWS key the service signs with, from where, and whether presigned links can live
+    /// their whole `signed_url_ttl`: a link dies with the temporary credentials that signed it.
+    static func checkCredentials(_ provider: any CredentialProvider, ttl history: HistorySettings, logger: Logger) async {
+        do {
+            let credentials = try await provider.credentials()
+            logger.notice("aws credentials", metadata: ["access_key_id": "\(credentials.accessKeyID)", "source": "\(provider.source)"])
+            guard !history.publicURL, let expiration = credentials.expiration else { return }
+            let left = expiration.timeIntervalSinceNow
+            if left < history.signedURLTTL.timeInterval + 60 {
+                logger.warning("presigned links may die before their signed_url_ttl: they are signed with temporary credentials from \(provider.source) that expire in \(Int(left / 60)) min, and a link lives no longer than what signed it; use longer sessions or a shorter signed_url_ttl (now \(Int(history.signedURLTTL.timeInterval)) s)")
+            }
+        } catch {
+            logger.error("no AWS credentials yet (uploads wait and retry): \(error)")
         }
     }
 

@@ -120,10 +120,12 @@ enum Wiring {
     }
 
     /// How the pipeline reaches AWS, Twilio and Airtable, from the environment (as `apply` does).
-    static func connections(region: String, airtableRate: Int, transport: any HTTPTransport) throws -> PipelineBuilder.Connections {
+    /// `refreshBefore`: temporary AWS credentials are replaced this long before they expire (the
+    /// service makes it outlast a presigned URL, so no link dies before its time).
+    static func connections(region: String, airtableRate: Int, refreshBefore: TimeInterval = 300, transport: any HTTPTransport) throws -> PipelineBuilder.Connections {
         let aws: AWSConfiguration
         do {
-            aws = try AWSConfiguration.fromEnvironment(environment, region: region)
+            aws = try AWSConfiguration.fromEnvironment(environment, region: region, refreshBefore: refreshBefore)
         } catch {
             writeError("could not check (credentials): \(error)")
             throw CommandExit.failure

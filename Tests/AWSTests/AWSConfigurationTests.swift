@@ -4,18 +4,18 @@ import Testing
 import Transport
 
 @Suite struct AWSConfigurationTests {
-    @Test func environmentCredentialsWin() throws {
+    @Test func environmentCredentialsWin() async throws {
         let config = try AWSConfiguration.fromEnvironment(
             ["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t",
              "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ENDPOINT_URL_IAM": "http://127.0.0.1:10"],
             region: "eu-west-1")
-        #expect(config.credentials == AWSCredentials(accessKeyID: "AKIDENV", secretAccessKey: "s", sessionToken: "t"))
+        #expect(try await config.credentials.credentials() == AWSCredentials(accessKeyID: "AKIDENV", secretAccessKey: "s", sessionToken: "t"))
         #expect(config.endpointOverrides["s3"]?.absoluteString == "http://127.0.0.1:9")
         #expect(config.endpointOverrides["iam"]?.absoluteString == "http://127.0.0.1:10")
-        #expect(!"\(config.credentials)".contains("s,"))
+        #expect(!"\(try await config.credentials.credentials())".contains("s,"))
     }
 
-    @Test func theSharedCredentialsFileAndProfile() throws {
+    @Test func theSharedCredentialsFileAndProfile() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("credentials-\(UUID())")
         try """
             [default]
@@ -28,14 +28,13 @@ import Transport
             aws_session_token=ops-token
             """.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let base = ["AWS_SHARED_CREDENTIALS_FILE": file.path]
-        #expect(try AWSConfiguration.fromEnvironment(base, region: "us-east-1").credentials.accessKeyID == "AKIDDEFAULT")
-        let ops = try AWSConfiguration.fromEnvironment(base.merging(["AWS_PROFILE": "ops"]) { $1 }, region: "us-east-1").credentials
+        let base = ["AWS_SHARED_CREDENTIALS_FILE": file.path, "AWS_CONFIG_FILE": file.path + ".absent", "AWS_EC2_METADATA_DISABLED": "true"]
+        #expect(try await AWSConfiguration.fromEnvironment(base, region: "us-east-1").credentials.credentials().accessKeyID == "AKIDDEFAULT")
+        let ops = try await AWSConfiguration.fromEnvironment(base.merging(["AWS_PROFILE": "ops"]) { $1 }, region: "us-east-1").credentials.credentials()
         #expect(ops == AWSCredentials(accessKeyID: "AKIDOPS", secretAccessKey: "ops-secret", sessionToken: "ops-token"))
-        let error = #expect(throws: AWSConfiguration.MissingCredentials.self) {
-            try AWSConfiguration.fromEnvironment(base.merging(["AWS_PROFILE": "nope"]) { $1 }, region: "us-east-1")
-        }
-        #expect(error?.description.contains("profile 'nope'") == true)
+        let named = try AWSConfiguration.fromEnvironment(base.merging(["AWS_PROFILE": "nope"]) { $1 }, region: "us-east-1")
+        let error = await #expect(throws: CredentialsError.self) { _ = try await named.credentials.credentials() }
+        #expect(error?.description.contains("profile nope: no [nope]") == true)
     }
 }
 
@@ -96,29 +95,29 @@ import Logging
         return S3Client(aws: AWSClient(configuration: configuration, transport: AsyncHTTPClientTransport(), now: { Date(timeIntervalSince1970: 1_700_000_000) }, logger: Logger(label: "test")))
     }
 
-    @Test func awsItselfIsVirtualHosted() {
-        let url = Self.s3(region: "eu-west-1").presignedGetURL(bucket: "acme-rec", key: "recordings/a b.mp3", expires: 900)
+    @Test func awsItselfIsVirtualHosted() async throws {
+        let url = try await Self.s3(region: "eu-west-1").presignedGetURL(bucket: "acme-rec", key: "recordings/a b.mp3", expires: 900)
         #expect(url.host == "acme-rec.s3.eu-west-1.amazonaws.com")
         #expect(url.path == "/recordings/a b.mp3")
         #expect(url.absoluteString.contains("/recordings/a%20b.mp3?"))
         #expect(url.query?.contains("X-Amz-Credential=AKIDEXAMPLE%2F20231114%2Feu-west-1%2Fs3%2Faws4_request") == true)
     }
 
-    @Test func chinaUsesItsOwnDomain() {
-        #expect(Self.s3(region: "cn-north-1").presignedGetURL(bucket: "rec", key: "k", expires: 60).host == "rec.s3.cn-north-1.amazonaws.com.cn")
+    @Test func chinaUsesItsOwnDomain() async throws {
+        #expect(try await Self.s3(region: "cn-north-1").presignedGetURL(bucket: "rec", key: "k", expires: 60).host == "rec.s3.cn-north-1.amazonaws.com.cn")
     }
 
-    @Test func customEndpointsAndDottedNamesArePathStyle() {
-        let custom = Self.s3(region: "us-east-1", overrides: ["s3": URL(string: "http://127.0.0.1:5000")!])
+    @Test func customEndpointsAndDottedNamesArePathStyle() async throws {
+        let custom = try await Self.s3(region: "us-east-1", overrides: ["s3": URL(string: "http://127.0.0.1:5000")!])
             .presignedGetURL(bucket: "acme-rec", key: "recordings/x.mp3", expires: 60)
         #expect(custom.absoluteString.hasPrefix("http://127.0.0.1:5000/acme-rec/recordings/x.mp3?"))
-        let dotted = Self.s3(region: "us-east-1").presignedGetURL(bucket: "acme.rec", key: "x.mp3", expires: 60)
+        let dotted = try await Self.s3(region: "us-east-1").presignedGetURL(bucket: "acme.rec", key: "x.mp3", expires: 60)
         #expect(dotted.host == "s3.us-east-1.amazonaws.com")
         #expect(dotted.path == "/acme.rec/x.mp3")
     }
 
-    @Test func presignedURLsLastAtMostSevenDays() {
-        let url = Self.s3(region: "us-east-1").presignedGetURL(bucket: "acme-rec", key: "x.mp3", expires: 30 * 86400)
+    @Test func presignedURLsLastAtMostSevenDays() async throws {
+        let url = try await Self.s3(region: "us-east-1").presignedGetURL(bucket: "acme-rec", key: "x.mp3", expires: 30 * 86400)
         #expect(url.query?.contains("X-Amz-Expires=604800") == true)
     }
 }

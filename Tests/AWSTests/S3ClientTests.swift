@@ -65,7 +65,7 @@ import Transport
             }
             #expect(try await s3.getObject(bucket: "obj-bucket", key: key) == body)
 
-            let url = s3.presignedGetURL(bucket: "obj-bucket", key: key, expires: 900)
+            let url = try await s3.presignedGetURL(bucket: "obj-bucket", key: key, expires: 900)
             #expect(url.query?.contains("X-Amz-Signature=") == true)
             #expect(url.query?.contains("X-Amz-Expires=900") == true)
             let fetched = try await AsyncHTTPClientTransport().send(HTTPRequest(method: "GET", url: url))

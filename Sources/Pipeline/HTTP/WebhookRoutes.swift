@@ -21,13 +21,17 @@ public struct WebhookRoutes: Sendable {
     let metrics: PipelineMetrics
     let now: @Sendable () -> Date
     let readiness: ReadinessCache
+    /// What a ready answer also says: the AWS key in use (its id, never the secret).
+    let identity: @Sendable () async -> String?
     let logger: Logger
 
     /// `readiness` returns the problems that make the service unready (none: ready). Its answer
     /// is reused for `limits.readinessCache`: each check costs an S3 request (a billable
     /// CloudTrail data event on AWS) and a store write, and `/readyz` is unauthenticated.
     public init(configuration: PipelineConfiguration, store: any JobStore, airtable: AirtableClient, metrics: PipelineMetrics,
-                now: @escaping @Sendable () -> Date, readiness: @escaping @Sendable () async -> [String], logger: Logger) {
+                now: @escaping @Sendable () -> Date, readiness: @escaping @Sendable () async -> [String],
+                identity: @escaping @Sendable () async -> String? = { nil }, logger: Logger) {
+        self.identity = identity
         self.configuration = configuration
         self.store = store
         self.airtable = airtable
@@ -55,7 +59,8 @@ public struct WebhookRoutes: Sendable {
         }
         router.get("/readyz") { _, _ in
             let problems = await readiness.problems()
-            return problems.isEmpty ? Self.text(.ok, "ready\n") : Self.text(.serviceUnavailable, problems.joined(separator: "\n") + "\n")
+            guard problems.isEmpty else { return Self.text(.serviceUnavailable, problems.joined(separator: "\n") + "\n") }
+            return Self.text(.ok, "ready\n" + (await identity().map { $0 + "\n" } ?? ""))
         }
         router.get("/metrics") { _, _ in
             if let counts = try? await store.countsByState() { metrics.queueDepth(counts) }

@@ -50,6 +50,8 @@ public struct StepFailure: Error, Sendable, CustomStringConvertible {
         switch error {
         case is MonthlyBudgetSpent:
             return StepFailure(.budget, message)
+        case is CredentialsError, is NoCredentials:
+            return StepFailure(.credentials, message)
         case let error as AWSError:
             if error.isAccessProblem { return StepFailure(.credentials, message) }
             if error.status == 404 || error.code == "NoSuchKey" || error.code == "NoSuchBucket" { return StepFailure(.missing, message) }

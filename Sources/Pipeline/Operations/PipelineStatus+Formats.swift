@@ -26,6 +26,10 @@ extension PipelineStatus {
             lines.append("Access keys: " + (keys.isEmpty ? "none" : keys.map { "\($0.id) \($0.active ? "active" : "inactive"), \($0.ageDays) days old" }.joined(separator: "; ")))
         case .failure(let error): lines.append("Access keys: unknown (\(error))")
         }
+        lines.append("Signing with: " + (signingKeys.isEmpty ? "no replica has reported" : signingKeys.map {
+            "\($0.owner): \($0.accessKeyID) from \($0.source), seen \(Self.age(Int(generatedAt.timeIntervalSince($0.seenAt)))) ago"
+                + ($0.expiration.map { " (expires \(ISO8601DateFormatter().string(from: $0)))" } ?? "")
+        }.joined(separator: "; ")))
         lines.append("Pending (\(pending.count)):")
         lines += pending.map { "  \($0.job.recordingSid) call \($0.job.callSid) job \($0.job.jobID ?? "?") \($0.job.state.rawValue) for \(Self.age($0.ageSeconds)), attempts \($0.job.attempts): \($0.job.lastError ?? "")" }
         lines.append("In progress: " + claimsText)
@@ -94,6 +98,12 @@ extension PipelineStatus {
             object["access_keys"] = .array(keys.map { .object(["id": .string($0.id), "active": .bool($0.active), "age_days": .number(Double($0.ageDays))]) })
         case .failure(let error): object["access_keys"] = .object(["error": .string(error.description)])
         }
+        object["signing_keys"] = .array(signingKeys.map { key in
+            var entry: [String: JSONValue] = ["replica": .string(key.owner), "access_key_id": .string(key.accessKeyID), "source": .string(key.source),
+                                              "seen_at": .string(ISO8601DateFormatter().string(from: key.seenAt))]
+            if let expiration = key.expiration { entry["expires_at"] = .string(ISO8601DateFormatter().string(from: expiration)) }
+            return .object(entry)
+        })
         return .object(object)
     }
 }

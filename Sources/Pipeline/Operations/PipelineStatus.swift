@@ -32,6 +32,8 @@ public struct PipelineStatus: Sendable {
     public var historyFull: [RecordingJob] = []
     /// recops's Airtable requests this calendar month (UTC), all replicas, and the budget.
     public var airtableMonth: (month: String, used: Int, budget: Int?)?
+    /// The AWS key each replica last reported signing with (the id only).
+    public var signingKeys: [SigningKeyReport] = []
     public var unmatchedCalls: [CallRecord]
     public var qualityProblems: [RecordingJob]
     public var received: Int
@@ -103,6 +105,7 @@ public struct PipelineStatus: Sendable {
         status.historyFull = try await store.jobs(in: [.historyFull], limit: 1000)
         let month = MonthlyRequestBudget.month(of: now)
         status.airtableMonth = (month, try await store.airtableRequests(month: month), airtableBudget)
+        status.signingKeys = try await store.signingKeys()
         return status
     }
 

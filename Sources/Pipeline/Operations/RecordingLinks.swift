@@ -31,7 +31,9 @@ public struct RecordingLinks: Sendable {
         guard !jobs.isEmpty else {
             throw NotFound(description: "no stored recording has the recording SID, call SID or job id '\(identifier)'")
         }
-        return jobs.map { ($0, links.link(forKey: $0.objectKey!)) }
+        var found: [(job: RecordingJob, url: String)] = []
+        for job in jobs { found.append((job, try await links.link(forKey: job.objectKey!))) }
+        return found
     }
 
     /// Appends the line with `url` to the job's history (read, append, PATCH, confirm: the

@@ -1,10 +1,12 @@
 import Foundation
+import AWS
 import Logging
 import RecopsBase
 
 /// Alerts about the queue, not one step: too many lines waiting, lines overdue, history steps
 /// that make no progress, completed calls whose recording never called back. Also refreshes the
-/// queue gauges. Each alert fires when its condition starts, not on every sweep while it lasts.
+/// queue gauges, and reports the AWS key this replica signs with (for `status` and key
+/// rotation). Each alert fires when its condition starts, not on every sweep while it lasts.
 public final class AlertSweep: Sendable {
     let store: any JobStore
     let settings: AlertSettings
@@ -14,10 +16,14 @@ public final class AlertSweep: Sendable {
     let alerts: AlertSink
     let now: @Sendable () -> Date
     let logger: Logger
+    let owner: String
+    let signer: (any CredentialProvider)?
     private let raised = Locked<Set<AlertKind>>([])
 
     init(store: any JobStore, settings: AlertSettings, retryWithin: Duration, stallAfter: TimeInterval, metrics: PipelineMetrics, alerts: AlertSink,
-         now: @escaping @Sendable () -> Date, logger: Logger) {
+         owner: String, signer: (any CredentialProvider)?, now: @escaping @Sendable () -> Date, logger: Logger) {
+        self.owner = owner
+        self.signer = signer
         self.store = store
         self.settings = settings
         self.retryWithin = retryWithin
@@ -40,6 +46,7 @@ public final class AlertSweep: Sendable {
     }
 
     public func run() async {
+        await reportSigningKey()
         do {
             let counts = try await store.countsByState()
             metrics.queueDepth(counts)
@@ -69,6 +76,18 @@ public final class AlertSweep: Sendable {
             }
         } catch {
             logger.error("sweep failed: \(Redaction.message(error))")
+        }
+    }
+
+    /// Asking for the credentials also notices a rewritten credentials file: an idle replica
+    /// switches to a rotated key within one sweep.
+    func reportSigningKey() async {
+        guard let signer else { return }
+        do {
+            let credentials = try await signer.credentials()
+            try await store.reportSigningKey(owner: owner, accessKeyID: credentials.accessKeyID, source: signer.source, expiration: credentials.expiration)
+        } catch {
+            logger.warning("cannot report the AWS key in use: \(Redaction.message(error))")
         }
     }
 }

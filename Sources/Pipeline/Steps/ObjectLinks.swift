@@ -16,9 +16,9 @@ public struct ObjectLinks: Sendable {
         ttl = settings.signedURLTTL
     }
 
-    public func link(forKey key: String) -> String {
+    public func link(forKey key: String) async throws -> String {
         publicURL
             ? s3.objectURL(bucket: bucket, key: key).absoluteString
-            : s3.presignedGetURL(bucket: bucket, key: key, expires: Int(ttl.timeInterval)).absoluteString
+            : try await s3.presignedGetURL(bucket: bucket, key: key, expires: Int(ttl.timeInterval)).absoluteString
     }
 }

@@ -47,7 +47,8 @@ public struct RecordingPipeline: Sendable {
 
         cleanup = CleanupStep(s3: s3, twilio: twilio, bucket: configuration.bucket, logger: logger)
         sweep = AlertSweep(store: store, settings: configuration.alerts, retryWithin: configuration.history.retryWithin,
-                           stallAfter: configuration.historyStallAfter, metrics: metrics, alerts: alerts, now: now, logger: logger)
+                           stallAfter: configuration.historyStallAfter, metrics: metrics, alerts: alerts, owner: configuration.owner,
+                           signer: s3.aws.configuration.credentials, now: now, logger: logger)
     }
 
     /// Runs one claimed step and commits its outcome under its claims.
@@ -115,6 +116,13 @@ public struct RecordingPipeline: Sendable {
             await alerts.raise(.unmatched, "\(jobs.count) recording(s) for job \(jobID) kept unlinked: \(jobs[0].note ?? "")",
                                details: ["job_id": jobID, "recording_sids": jobs.map(\.recordingSid).joined(separator: ",")])
         }
+    }
+
+    /// "aws key AKIA… (profile default (…))": the key this replica signs with now, for `/readyz`.
+    @Sendable public func signingIdentity() async -> String? {
+        let provider = s3.aws.configuration.credentials
+        guard let credentials = try? await provider.credentials() else { return nil }
+        return "aws key \(credentials.accessKeyID) (\(provider.source))"
     }
 
     /// What keeps the service from doing its work now (`/readyz`): the store must take a write,

@@ -46,6 +46,24 @@ public struct HistoryClaim: Sendable, Equatable, Hashable {
 }
 
 /// A history step that has held its job's claim for too long.
+/// The AWS key one replica last said it signs with.
+public struct SigningKeyReport: Sendable, Equatable {
+    public var owner: String
+    public var accessKeyID: String
+    /// The credential chain's source ("profile default (…)", "web identity (…)").
+    public var source: String
+    public var expiration: Date?
+    public var seenAt: Date
+
+    public init(owner: String, accessKeyID: String, source: String, expiration: Date?, seenAt: Date) {
+        self.owner = owner
+        self.accessKeyID = accessKeyID
+        self.source = source
+        self.expiration = expiration
+        self.seenAt = seenAt
+    }
+}
+
 public struct StalledStep: Sendable, Equatable {
     public var jobID: String
     public var owner: String

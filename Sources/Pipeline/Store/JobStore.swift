@@ -81,6 +81,14 @@ public protocol JobStore: Service {
     /// The requests counted in `month`.
     func airtableRequests(month: String) async throws -> Int
 
+    // MARK: Replicas
+
+    /// The AWS key a replica signs with (its id, never the secret), replacing its last report:
+    /// `status` shows it, and `keys rotate --retire-old` waits until no live replica reports
+    /// the key it is about to retire. `seenAt` comes from the store's clock.
+    func reportSigningKey(owner: String, accessKeyID: String, source: String, expiration: Date?) async throws
+    func signingKeys() async throws -> [SigningKeyReport]
+
     // MARK: A person's changes
 
     /// Names the job of an unmatched, stored recording (and of its call) and sends it to the
