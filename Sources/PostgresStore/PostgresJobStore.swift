@@ -566,7 +566,7 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
     public func reportSigningKey(owner: String, accessKeyID: String, source: String, expiration: Date?) async throws {
         try await query("report signing key", """
             INSERT INTO signing_keys (owner, access_key_id, source, expires_at, seen_at)
-            VALUES (\(owner), \(accessKeyID), \(source), \(expiration?.timeIntervalSince1970), recops_now(NULL))
+            VALUES (\(owner), \(accessKeyID), \(source), \(expiration?.timeIntervalSince1970), recops_now(\(fixedNow)))
             ON CONFLICT (owner) DO UPDATE SET access_key_id = excluded.access_key_id, source = excluded.source,
                 expires_at = excluded.expires_at, seen_at = excluded.seen_at
             """)

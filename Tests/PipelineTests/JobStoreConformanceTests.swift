@@ -301,6 +301,24 @@ import Twilio
         #expect(try await store.stalledHistory(heldLongerThan: 180).isEmpty)
     }
 
+    /// Each replica's signing key: one row per replica, replaced by its next report, seen at the
+    /// store's clock (what `keys rotate --retire-old` waits on).
+    @Test(arguments: Engine.allCases) func eachReplicaReportsTheKeyItSignsWith(engine: Engine) async throws {
+        let subject = try await Self.subject(engine)
+        let store = subject.store
+        #expect(try await store.signingKeys().isEmpty)
+        let expiry = Date(timeIntervalSince1970: 1_900_000_000)
+        try await store.reportSigningKey(owner: "a", accessKeyID: "AKIAOLD", source: "profile pipeline (x)", expiration: nil)
+        try await store.reportSigningKey(owner: "b", accessKeyID: "ASIATEMP", source: "web identity (role)", expiration: expiry)
+        subject.advance(30)
+        try await store.reportSigningKey(owner: "a", accessKeyID: "AKIANEW", source: "profile pipeline (x)", expiration: nil)
+        let keys = try await store.signingKeys()
+        #expect(keys.map(\.owner) == ["a", "b"])
+        #expect(keys.map(\.accessKeyID) == ["AKIANEW", "ASIATEMP"])
+        #expect(keys[1].expiration == expiry && keys[0].expiration == nil)
+        #expect(abs(keys[0].seenAt.timeIntervalSince(keys[1].seenAt) - 30) < 1, "seen by the store's clock")
+    }
+
     /// The reads status, reconcile and `/ops` use, and a person's changes.
     @Test(arguments: Engine.allCases) func readsAndAPersonsChanges(engine: Engine) async throws {
         let subject = try await Self.subject(engine)

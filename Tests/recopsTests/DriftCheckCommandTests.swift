@@ -73,10 +73,18 @@ import Testing
         }
     }
 
+    /// No source configured: with instance metadata off, every source is named at once; with it
+    /// on (and nothing answering), each resource cannot be checked, the error naming IMDS and
+    /// what came before it.
     @Test func missingCredentialsCannotCheck() async throws {
-        let run = try await RecopsBinary.run(["verify", "--only", "aws"], environment: ["S3_BUCKET": "acme-call-recordings", "HOME": "/nonexistent"])
-        #expect(run.status == 1)
-        #expect(run.stderr.contains("could not check (credentials): no AWS credentials"))
+        let base = ["S3_BUCKET": "acme-call-recordings", "HOME": "/nonexistent"]
+        let off = try await RecopsBinary.run(["verify", "--only", "aws"], environment: base.merging(["AWS_EC2_METADATA_DISABLED": "true"]) { $1 })
+        #expect(off.status == 1)
+        #expect(off.stderr.contains("could not check (credentials): no AWS credentials found; tried environment (AWS_ACCESS_KEY_ID is not set), web identity"))
+        let nothing = try await RecopsBinary.run(["verify", "--only", "aws"], environment: base.merging(["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(freeLoopbackPort())"]) { $1 })
+        #expect(nothing.status == 1)
+        #expect(nothing.stdout.contains("could not check (credentials): EC2 instance metadata (IMDSv2, 127.0.0.1): no answer"), "\(nothing.stdout)")
+        #expect(nothing.stdout.contains("before it: environment (AWS_ACCESS_KEY_ID is not set)"))
     }
 
     @Test func theVerifyRoleIsReadOnly() async throws {
