@@ -324,7 +324,10 @@ import Transport
     @Test func oneRefreshBeforeExpiryWhateverTheConcurrency() async throws {
         let issuer = Issuer()
         let server = try await LocalCredentialServer { try await issuer.issue() }
-        let provider = RefreshingCredentials(try ContainerCredentials(environment: server.containerEnvironment), now: { issuer.clock.now() })
+        // A generous timeout: on a busy machine a 2 s one can expire, and a fetch that failed
+        // that way would (rightly) not be tried again for 10 s.
+        let provider = RefreshingCredentials(try ContainerCredentials(environment: server.containerEnvironment, transport: AsyncHTTPClientTransport.timingOut(after: 60)),
+                                             now: { issuer.clock.now() })
         let first = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<50 { group.addTask { try await provider.credentials().accessKeyID } }
             return try await group.reduce(into: Set<String>()) { $0.insert($1) }

@@ -123,4 +123,34 @@ import Twilio
             }
         }
     }
+
+    /// Container credentials that expire before a presigned link would: `serve` signs with them,
+    /// says where they come from, and warns at start-up that links may die early.
+    @Test func shortLivedCredentialsAreWarnedOfAtStartUp() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let agent = try await LocalCredentialServer {
+                    .init(credentials: AWSCredentials(accessKeyID: "ASIASHORTLIVED0001", secretAccessKey: MotoServer.bootstrapCredentials.secretAccessKey,
+                                                      sessionToken: "short-lived-session-token"),
+                          expiration: Date().addingTimeInterval(600))
+                }
+                let port = freeLoopbackPort()
+                var (spec, environment) = try ServeCommandTests.setUp(moto: moto, sandbox: sandbox, port: port)
+                environment["AWS_ACCESS_KEY_ID"] = nil
+                environment["AWS_SECRET_ACCESS_KEY"] = nil
+                let directory = URL(fileURLWithPath: spec).deletingLastPathComponent()
+                environment.merge(agent.containerEnvironment.merging(["AWS_EC2_METADATA_DISABLED": "true", "HOME": directory.path,
+                                                                      "RECOPS_LOG_LEVEL": "notice"]) { $1 }) { $1 }
+                let server = try await ServeCommandTests.serve(spec: spec, port: port, dataDir: directory.appendingPathComponent("data").path,
+                                                               environment: environment, extra: ["--startup-check", "off"])
+                defer { server.killNow() }
+                let readyz = try await AsyncHTTPClientTransport().send(HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(port)/readyz")!))
+                #expect(String(decoding: readyz.body, as: UTF8.self).contains("aws key ASIASHORTLIVED0001 (container credentials (http://127.0.0.1:"))
+                let output = server.output
+                #expect(output.contains("presigned links may die before their signed_url_ttl"), "\(output.suffix(3000))")
+                #expect(!output.contains("short-lived-session-token") && !output.contains(MotoServer.bootstrapCredentials.secretAccessKey))
+                #expect(agent.count("container") >= 1)
+            }
+        }
+    }
 }

@@ -129,6 +129,33 @@ import Testing
         #expect(first["column"] == .number(27))
     }
 
+    /// A presigned link dies with the session that signed it: a TTL longer than the role's
+    /// sessions (web identity: STS's default hour; a profile: its duration_seconds) is a warning.
+    @Test func aLinkLifetimeLongerThanTheRolesSessionsIsAWarning() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recops-validate-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let text = try String(contentsOf: RecopsBinary.repositoryRoot.appendingPathComponent("infra/policy.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "signed_url_ttl: 15m", with: "signed_url_ttl: 2h")
+        try text.write(to: directory.appendingPathComponent("spec.yaml"), atomically: true, encoding: .utf8)
+        var environment = Self.environment
+        environment.merge(["AWS_WEB_IDENTITY_TOKEN_FILE": directory.appendingPathComponent("token").path, "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/app"]) { $1 }
+        let run = try await RecopsBinary.run(["validate", "--spec", "spec.yaml"], environment: environment, in: directory)
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("warning: recordings.signed_url_ttl: 2h is longer than the 3600 s sessions of web identity (arn:aws:iam::123456789012:role/app)"), "\(run.stdout)")
+        try "[profile app]\nrole_arn = arn:aws:iam::123456789012:role/app\nsource_profile = base\nduration_seconds = 7200\n"
+            .write(to: directory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
+        let profile = Self.environment.merging(["AWS_CONFIG_FILE": directory.appendingPathComponent("config").path, "AWS_PROFILE": "app", "HOME": directory.path]) { $1 }
+        let long = try await RecopsBinary.run(["validate", "--spec", "spec.yaml"], environment: profile, in: directory)
+        #expect(!long.stdout.contains("signed_url_ttl"), "two-hour sessions hold two-hour links: \(long.stdout)")
+        let short = try await RecopsBinary.run(["validate", "--spec", "spec.yaml"], environment: profile.merging(["AWS_PROFILE": "missing"]) { $1 }, in: directory)
+        #expect(!short.stdout.contains("signed_url_ttl"))
+        try "[profile app]\nrole_arn = arn:aws:iam::123456789012:role/app\nsource_profile = base\nduration_seconds = 3600\n"
+            .write(to: directory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
+        let hour = try await RecopsBinary.run(["validate", "--spec", "spec.yaml"], environment: profile, in: directory)
+        #expect(hour.stdout.contains("warning: recordings.signed_url_ttl: 2h is longer than the 3600 s sessions of profile app's role"), "\(hour.stdout)")
+    }
+
     @Test func aMissingVariableNamesItAndWhereItIsUsed() async throws {
         var environment = Self.environment
         environment["S3_BUCKET"] = nil
