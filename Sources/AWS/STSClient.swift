@@ -52,10 +52,13 @@ public struct STSClient: Sendable {
 
     static func credentials(in body: Data, result: String) throws -> AWSCredentials {
         guard let credentials = XMLNode.parse(body)?.child(result)?.child("Credentials"),
-              let key = credentials["AccessKeyId"], let secret = credentials["SecretAccessKey"] else {
-            throw MalformedAnswer(description: "\(result) has no Credentials")
+              let key = credentials["AccessKeyId"], let secret = credentials["SecretAccessKey"], let token = credentials["SessionToken"] else {
+            throw MalformedAnswer(description: "\(result) has no Credentials with a SessionToken")
         }
-        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: credentials["SessionToken"],
-                              expiration: credentials["Expiration"].flatMap(AWSTimestamp.parse))
+        // Temporary credentials without an expiry would never be refreshed: refuse them.
+        guard let expiration = credentials["Expiration"].flatMap(AWSTimestamp.parse) else {
+            throw MalformedAnswer(description: "\(result) has no readable Expiration")
+        }
+        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token, expiration: expiration)
     }
 }

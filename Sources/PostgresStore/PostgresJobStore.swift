@@ -573,10 +573,12 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
     }
 
     public func signingKeys() async throws -> [SigningKeyReport] {
-        try await query("read signing keys", "SELECT owner, access_key_id, source, expires_at, seen_at FROM signing_keys ORDER BY owner").map { row in
-            let (owner, key, source, expires, seen) = try row.decode((String, String, String, Double?, Double).self)
+        try await query("read signing keys", """
+            SELECT owner, access_key_id, source, expires_at, seen_at, recops_now(\(fixedNow)) - seen_at FROM signing_keys ORDER BY owner
+            """).map { row in
+            let (owner, key, source, expires, seen, age) = try row.decode((String, String, String, Double?, Double, Double).self)
             return SigningKeyReport(owner: owner, accessKeyID: key, source: source, expiration: expires.map(Date.init(timeIntervalSince1970:)),
-                                    seenAt: Date(timeIntervalSince1970: seen))
+                                    seenAt: Date(timeIntervalSince1970: seen), age: age)
         }
     }
 

@@ -507,11 +507,12 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
     }
 
     public func signingKeys() async throws -> [SigningKeyReport] {
-        try await read("read signing keys") { db in
+        let now = clock().timeIntervalSince1970
+        return try await read("read signing keys") { db in
             try Row.fetchAll(db, sql: "SELECT owner, access_key_id, source, expires_at, seen_at FROM signing_keys ORDER BY owner").map { row in
                 SigningKeyReport(owner: row["owner"], accessKeyID: row["access_key_id"], source: row["source"],
                                  expiration: (row["expires_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                                 seenAt: Date(timeIntervalSince1970: row["seen_at"]))
+                                 seenAt: Date(timeIntervalSince1970: row["seen_at"]), age: now - (row["seen_at"] as Double))
             }
         }
     }

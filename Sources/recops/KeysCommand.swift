@@ -68,13 +68,27 @@ struct KeysCommand: AsyncParsableCommand {
             let rotation = KeyRotation(iam: IAMClient(aws: aws), prove: KeyRotation.stsProof(like: aws))
             // The store is opened first: a rotation that cannot see the service must not start.
             let store: (any JobStore)? = (writeCredentials != nil && retireOld && wait > 0) ? try await openStore(spec: loaded.spec) : nil
+            if let file = writeCredentials, let current = SharedConfigFiles.accessKeyID(path: file, profile: profile) {
+                // Never overwrite somebody else's key (the operator's own default profile).
+                let own: [String]
+                do { own = try await IAMClient(aws: aws).accessKeys(name).map(\.id) } catch {
+                    Wiring.writeError("keys rotate: cannot list \(name)'s keys: \(error)")
+                    throw CommandExit.failure
+                }
+                guard own.contains(current) else {
+                    Wiring.writeError("keys rotate: \(file) [\(profile)] holds \(current), which is not one of \(name)'s keys: refusing to overwrite it (choose --profile)")
+                    throw CommandExit.failure
+                }
+            }
             let outcome: KeyRotation.Outcome
             var printed: String?
             var written = false
+            var created: IAM.NewAccessKey?
             do {
                 outcome = try await rotation.rotate(user: name, retireOld: retireOld, created: { key in
                     // Printed as soon as it exists (a failure later must not take the only copy of
                     // the secret), unless it goes into a file once proven.
+                    created = key
                     guard writeCredentials == nil else { return }
                     printed = key.id
                     print(key, user: name)
@@ -93,6 +107,11 @@ struct KeysCommand: AsyncParsableCommand {
                     }
                 })
             } catch {
+                // Neither written nor printed (its proof failed): print it now rather than lose it.
+                if let key = created, printed == nil, !written {
+                    printed = key.id
+                    print(key, user: name)
+                }
                 let kept = printed.map { " The new key \($0) was created and printed above: store it, or delete it with the AWS CLI." }
                     ?? (written ? " The new key is in \(writeCredentials ?? "")." : "")
                 Wiring.writeError("keys rotate: \(error).\(kept)")
@@ -138,10 +157,14 @@ struct KeysCommand: AsyncParsableCommand {
             let deadline = Date().addingTimeInterval(TimeInterval(wait))
             while true {
                 let now = Date()
-                let holding = try await store.signingKeys().filter { now.timeIntervalSince($0.seenAt) < Self.liveWithin && retiring.contains($0.accessKeyID) }
-                if holding.isEmpty { return }
+                let live = try await store.signingKeys().filter { $0.age < Self.liveWithin }
+                let holding = live.filter { retiring.contains($0.accessKeyID) }
+                if holding.isEmpty {
+                    if live.isEmpty { Wiring.writeError("keys rotate: no replica reported a key in the last minute (is the service stopped, or is this another store?): retiring") }
+                    return
+                }
                 guard now < deadline else {
-                    throw StillInUse(description: holding.map { "replica \($0.owner) still signs with \($0.accessKeyID) (from \($0.source), seen \(Int(now.timeIntervalSince($0.seenAt))) s ago)" }
+                    throw StillInUse(description: holding.map { "replica \($0.owner) still signs with \($0.accessKeyID) (from \($0.source), seen \(Int($0.age)) s ago)" }
                         .joined(separator: "; ") + " after \(wait) s: does it read \(writeCredentials ?? "the file") at profile \(profile)?")
                 }
                 try await Task.sleep(for: .seconds(1))

@@ -74,6 +74,31 @@ import Transport
         #expect(missing?.description.contains("profile ops: no [ops] in") == true)
     }
 
+    /// The writer keeps what it does not own: CRLF endings, comments after a header, every
+    /// section of the profile's name (the pair in the first, no stale token in any).
+    @Test func aKeyIsWrittenIntoTheFileWithoutDisturbingTheRest() {
+        let text = "[other] ; team key\r\naws_access_key_id = AKIDOTHER\r\naws_secret_access_key = o\r\n[profile pipeline]\r\naws_access_key_id = AKIDOLD\r\naws_session_token = stale\r\n[pipeline]\r\naws_secret_access_key = old\r\n"
+        let written = SharedConfigFiles.replacingKey(in: text, profile: "pipeline", accessKeyID: "AKIDNEW", secretAccessKey: "new")
+        #expect(written == "[other] ; team key\r\naws_access_key_id = AKIDOTHER\r\naws_secret_access_key = o\r\n[profile pipeline]\r\naws_access_key_id = AKIDNEW\r\naws_secret_access_key = new\r\n[pipeline]\r\n")
+        let profiles = SharedConfigFiles.parse(written, isConfig: false)
+        #expect(profiles["pipeline"] == ["aws_access_key_id": "AKIDNEW", "aws_secret_access_key": "new"])
+        #expect(profiles["other"]?["aws_access_key_id"] == "AKIDOTHER")
+        #expect(SharedConfigFiles.replacingKey(in: "", profile: "default", accessKeyID: "A", secretAccessKey: "s") == "[default]\naws_access_key_id = A\naws_secret_access_key = s\n")
+    }
+
+    /// On EC2 `[default]` often holds only a region: the chain goes on past it, as the SDKs do.
+    @Test func aDefaultProfileWithoutCredentialsIsPassedOver() async throws {
+        try await MotoServer.with { moto in
+            let server = try await LocalCredentialServer { .init(credentials: MotoServer.bootstrapCredentials, expiration: Date().addingTimeInterval(3600)) }
+            let directory = try Self.directory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try "[default]\nregion = eu-west-1\n".write(to: directory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
+            let configuration = try Self.configuration(Self.environment(moto, directory, server.containerEnvironment))
+            #expect(configuration.credentials.source.hasPrefix("container credentials"))
+            #expect(!ContainerCredentials.allowedOverHTTP("127.0.0.1.example.com") && ContainerCredentials.allowedOverHTTP("127.0.0.2"))
+        }
+    }
+
     /// EKS's way: the token file is read at every fetch, the role assumed without a signature.
     /// moto 5.2.1 with IAM checks on answers any unsigned request 500 (it reads the missing
     /// Authorization header), though AWS takes this one unsigned: here moto checks nothing.
@@ -184,7 +209,7 @@ import Transport
         }
     }
 
-    /// `credential_source = Environment`: the role's source is the environment's keys.
+    /// `credential_source`: the role's source is the environment's keys, the container's or the instance's.
     @Test func aRolesSourceMayBeTheEnvironment() async throws {
         try await MotoServer.with(enforceAuthAfter: 3) { moto in
             let admin = try await Self.admin(moto)
@@ -198,6 +223,17 @@ import Transport
             let without = ProfileCredentials(profile: "ci", files: SharedConfigFiles(environment: environment), environment: Self.environment(moto, directory), sts: sts)
             let missing = await #expect(throws: CredentialsError.self) { _ = try await without.fetch() }
             #expect(missing?.description.contains("credential_source Environment, but AWS_ACCESS_KEY_ID") == true)
+
+            // The container's and the instance's credentials as a role's source.
+            let agent = try await LocalCredentialServer { .init(credentials: admin, expiration: Date().addingTimeInterval(3600)) }
+            try "[profile task]\nrole_arn = \(Self.role)\ncredential_source = EcsContainer\n[profile host]\nrole_arn = \(Self.role)\ncredential_source = Ec2InstanceMetadata\n"
+                .write(to: directory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
+            let agents = Self.environment(moto, directory, agent.containerEnvironment.merging(agent.instanceEnvironment) { $1 })
+            for name in ["task", "host"] {
+                let source = ProfileCredentials(profile: name, files: SharedConfigFiles(environment: agents), environment: agents, sts: sts)
+                #expect(try await source.fetch().accessKeyID.hasPrefix("ASIA"), "credential_source of \(name)")
+            }
+            #expect(agent.count("container") == 1 && agent.count("instance") == 1)
         }
     }
 
@@ -354,9 +390,13 @@ import Transport
         try await Self.until { server.count("container") == 3 }
         for _ in 0..<20 { #expect(try await provider.credentials().accessKeyID == "ASIAISSUED2") }
         #expect(server.count("container") == 3, "no retry within retryAfter")
+        // Past retryAfter the next request tries again. It is asked until it does: on a busy
+        // machine the failed fetch may still be in flight (and then counts from its own end).
         issuer.clock.advance(by: 15)
-        _ = try await provider.credentials()
-        try await Self.until { server.count("container") == 4 }
+        try await Self.until {
+            _ = try? await provider.credentials()
+            return server.count("container") == 4
+        }
 
         // Past their expiry with the source still failing: an error naming the source.
         issuer.clock.advance(by: 600)

@@ -317,6 +317,7 @@ import Twilio
         #expect(keys.map(\.accessKeyID) == ["AKIANEW", "ASIATEMP"])
         #expect(keys[1].expiration == expiry && keys[0].expiration == nil)
         #expect(abs(keys[0].seenAt.timeIntervalSince(keys[1].seenAt) - 30) < 1, "seen by the store's clock")
+        #expect(abs(keys[1].age - 30) < 1 && keys[0].age < 1, "ages by the store's clock")
     }
 
     /// The reads status, reconcile and `/ops` use, and a person's changes.

@@ -18,7 +18,10 @@ public struct ContainerCredentials: CredentialSource {
     /// Over plain HTTP only the hosts the SDKs allow: loopback and the container agents' own.
     public static func allowedOverHTTP(_ host: String) -> Bool {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.") || ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"].contains(bare)
+        // 127.0.0.0/8 as an IPv4 literal only: "127.0.0.1.example.com" is somebody's host name.
+        let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+        let loopbackIPv4 = octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        return bare == "localhost" || bare == "::1" || loopbackIPv4 || ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"].contains(bare)
     }
 
     public init(environment: [String: String], transport: any HTTPTransport = AsyncHTTPClientTransport.timingOut(after: 2),

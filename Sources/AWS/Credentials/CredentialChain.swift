@@ -48,19 +48,22 @@ public struct CredentialChain: Sendable {
             return refreshing(WebIdentityCredentials(tokenFile: file, roleARN: role, sessionName: value("AWS_ROLE_SESSION_NAME"), sts: sts))
         case (.some, nil):
             throw CredentialsError(source: "web identity", "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not")
-        case (nil, .some):
-            throw CredentialsError(source: "web identity", "AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not")
-        case (nil, nil):
+        case (nil, _):
+            // AWS_ROLE_ARN alone is skipped, as the SDKs do (a profile may use it).
             tried.append(("web identity", "AWS_WEB_IDENTITY_TOKEN_FILE is not set"))
         }
-        // 3. The shared files: a named profile must exist; the default one only if it does.
+        // 3. The shared files: a named profile must exist; the default one is used only when it
+        // holds credentials (on EC2 `[default]` often holds just a region).
         let files = SharedConfigFiles(environment: environment)
         let named = value("AWS_PROFILE")
         let profile = named ?? "default"
-        if named != nil || files.profiles()[profile] != nil {
+        let holdsCredentials = files.profiles()[profile].map { values in
+            ["aws_access_key_id", "role_arn", "credential_process", "web_identity_token_file"].contains { values[$0] != nil }
+        } ?? false
+        if named != nil || holdsCredentials {
             return refreshing(ProfileCredentials(profile: profile, files: files, environment: environment, sts: sts, transport: transport))
         }
-        tried.append(("profile default", "not in \(files.credentialsPath) or \(files.configPath)"))
+        tried.append(("profile default", "no credentials in \(files.credentialsPath) or \(files.configPath)"))
         // 4. Container credentials.
         if value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") != nil || value("AWS_CONTAINER_CREDENTIALS_FULL_URI") != nil {
             do {

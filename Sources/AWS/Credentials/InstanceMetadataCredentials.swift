@@ -36,7 +36,11 @@ public final class InstanceMetadataCredentials: CredentialSource, @unchecked Sen
             // The instance forgot our token (a reboot, a TTL cut short): one new token, once.
             _ = refused
             lock.withLock { token = nil }
-            return try await fetchOnce()
+            do {
+                return try await fetchOnce()
+            } catch is TokenRefused {
+                throw CredentialsError(source: name, "refused a fresh session token (HTTP 401)")
+            }
         }
     }
 

@@ -21,8 +21,14 @@ struct ProcessCredentials {
         do { try process.run() } catch {
             throw CredentialsError(source: source, "credential_process could not start: \(error.localizedDescription)")
         }
-        // Read while it runs: a full pipe would stall it.
-        let reading = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
+        // Read while it runs (a full pipe would stall it), on a thread of its own: a blocking read
+        // must not hold one of the few threads every task shares.
+        let read = AsyncStream<Data>.makeStream()
+        let reader = output.fileHandleForReading
+        Thread.detachNewThread {
+            read.continuation.yield(reader.readDataToEndOfFile())
+            read.continuation.finish()
+        }
         let timeout = timeout
         let status = await withTaskGroup(of: Int32?.self) { group in
             group.addTask { await exited.stream.first { _ in true } }
@@ -32,10 +38,10 @@ struct ProcessCredentials {
             return first
         }
         guard let status else {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             throw CredentialsError(source: source, "credential_process did not finish within \(timeout)")
         }
-        let data = await reading.value
+        let data = await read.stream.first { _ in true } ?? Data()
         guard status == 0 else { throw CredentialsError(source: source, "credential_process exited with status \(status)") }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], (object["Version"] as? Int) == 1 else {
             throw CredentialsError(source: source, "credential_process did not print a JSON object with \"Version\": 1")

@@ -42,14 +42,14 @@ public struct SharedConfigFiles: Sendable, Equatable {
 
     /// INI as the AWS CLI writes it: `[section]`, `key = value`, `#` and `;` comments. In the
     /// config file a section other than `default` is `[profile name]`.
-    static func parse(_ text: String, isConfig: Bool) -> [String: [String: String]] {
+    public static func parse(_ text: String, isConfig: Bool) -> [String: [String: String]] {
         var profiles: [String: [String: String]] = [:]
         var section: String?
         for raw in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            if line.hasPrefix("["), line.hasSuffix("]") {
-                section = profileName(ofSection: String(line.dropFirst().dropLast()), isConfig: isConfig)
+            if let header = sectionName(line) {
+                section = profileName(ofSection: header, isConfig: isConfig)
                 if let section { profiles[section, default: [:]] = profiles[section] ?? [:] }
                 continue
             }
@@ -69,36 +69,59 @@ public struct SharedConfigFiles: Sendable, Equatable {
         return name.dropFirst("profile ".count).trimmingCharacters(in: .whitespaces)
     }
 
+    /// A section header, `[name]`, perhaps followed by a comment: its name as read in the
+    /// credentials file, or nil for any other line.
+    static func header(_ line: String) -> String? {
+        sectionName(line).flatMap { profileName(ofSection: $0, isConfig: false) }
+    }
+
+    /// What is between the brackets of `[name]` (a comment may follow), or nil.
+    static func sectionName(_ line: String) -> String? {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        guard trimmed.hasPrefix("["), let close = trimmed.firstIndex(of: "]") else { return nil }
+        let rest = trimmed[trimmed.index(after: close)...].trimmingCharacters(in: .whitespaces)
+        guard rest.isEmpty || rest.hasPrefix("#") || rest.hasPrefix(";") else { return nil }
+        return String(trimmed[trimmed.index(after: trimmed.startIndex)..<close])
+    }
+
     /// `text` with `profile`'s keys set to the new pair (its session token, if any, dropped): the
-    /// other profiles, comments and order kept; a missing profile is appended.
+    /// other profiles, comments, order and line endings kept; every section of that name is
+    /// updated (the pair goes in the first, the old keys leave all); a missing profile is appended.
     public static func replacingKey(in text: String, profile: String, accessKeyID: String, secretAccessKey: String) -> String {
-        var lines = text.components(separatedBy: "\n")
+        let newline = text.contains("\r\n") ? "\r\n" : "\n"
+        var lines = text.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n")
         if lines.last == "" { lines.removeLast() }
         var output: [String] = []
-        var inProfile = false, found = false
+        var inProfile = false, placed = false
         let pair = ["aws_access_key_id = \(accessKeyID)", "aws_secret_access_key = \(secretAccessKey)"]
         func key(of line: String) -> String? {
             guard let equals = line.firstIndex(of: "=") else { return nil }
             return line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
         }
         for line in lines {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.hasPrefix("["), trimmed.hasSuffix("]") {
-                if inProfile { output += pair }
-                inProfile = String(trimmed.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces) == profile
-                if inProfile { found = true }
+            if let name = header(line) {
+                inProfile = name == profile
                 output.append(line)
+                if inProfile, !placed {
+                    output += pair
+                    placed = true
+                }
                 continue
             }
-            if inProfile, let key = key(of: trimmed), ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"].contains(key) { continue }
+            if inProfile, let key = key(of: line.trimmingCharacters(in: .whitespaces)),
+               ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"].contains(key) { continue }
             output.append(line)
         }
-        if inProfile { output += pair }
-        if !found {
+        if !placed {
             if let last = output.last, !last.trimmingCharacters(in: .whitespaces).isEmpty { output.append("") }
             output += ["[\(profile)]"] + pair
         }
-        return output.joined(separator: "\n") + "\n"
+        return output.joined(separator: newline) + newline
+    }
+
+    /// The access key id `profile` holds in the credentials file at `path`, if any.
+    public static func accessKeyID(path: String, profile: String) -> String? {
+        parse(read(path) ?? "", isConfig: false)[profile]?["aws_access_key_id"]
     }
 
     /// Writes the new pair into the credentials file at `path` atomically (a private temporary
@@ -115,10 +138,18 @@ public struct SharedConfigFiles: Sendable, Equatable {
         let data = Data(text.utf8)
         let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor)
+        let writeFailure = errno
         close(descriptor)
-        guard written == data.count, synced == 0, rename(temporary.path, path) == 0 else {
+        errno = writeFailure
+        guard written == data.count, synced == 0 else {
+            let failure = errno
             unlink(temporary.path)
-            throw CredentialsError(source: path, "could not write it (errno \(errno)); it is unchanged")
+            throw CredentialsError(source: path, "could not write it (errno \(failure)); it is unchanged")
+        }
+        guard rename(temporary.path, path) == 0 else {
+            let failure = errno
+            unlink(temporary.path)
+            throw CredentialsError(source: path, "could not replace it (errno \(failure)); it is unchanged")
         }
     }
 }

@@ -27,7 +27,7 @@ extension PipelineStatus {
         case .failure(let error): lines.append("Access keys: unknown (\(error))")
         }
         lines.append("Signing with: " + (signingKeys.isEmpty ? "no replica has reported" : signingKeys.map {
-            "\($0.owner): \($0.accessKeyID) from \($0.source), seen \(Self.age(Int(generatedAt.timeIntervalSince($0.seenAt)))) ago"
+            "\($0.owner): \($0.accessKeyID) from \($0.source), seen \(Self.age(Int($0.age))) ago"
                 + ($0.expiration.map { " (expires \(ISO8601DateFormatter().string(from: $0)))" } ?? "")
         }.joined(separator: "; ")))
         lines.append("Pending (\(pending.count)):")

@@ -54,8 +54,12 @@ public struct SigningKeyReport: Sendable, Equatable {
     public var source: String
     public var expiration: Date?
     public var seenAt: Date
+    /// How long ago, by the store's clock (another host's clock may differ by more than the
+    /// minute a live replica is allowed).
+    public var age: TimeInterval
 
-    public init(owner: String, accessKeyID: String, source: String, expiration: Date?, seenAt: Date) {
+    public init(owner: String, accessKeyID: String, source: String, expiration: Date?, seenAt: Date, age: TimeInterval) {
+        self.age = age
         self.owner = owner
         self.accessKeyID = accessKeyID
         self.source = source
