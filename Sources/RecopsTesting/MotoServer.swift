@@ -54,3 +54,17 @@ public final class MotoServer: Sendable {
             transport: transport, retry: retry, now: { Date() }, logger: Logger(label: "test.aws"))
     }
 }
+
+extension MotoServer {
+    public static let adminPolicy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+
+    /// An administrator made inside moto's free window (`enforceAuthAfter`): its key signs
+    /// everything once moto starts checking.
+    public func administrator() async throws -> AWSCredentials {
+        let iam = IAMClient(aws: client())
+        try await iam.createUser("admin")
+        try await iam.putUserPolicy(user: "admin", name: "admin", document: Self.adminPolicy)
+        let key = try await iam.createAccessKey(user: "admin")
+        return AWSCredentials(accessKeyID: key.id, secretAccessKey: key.secret)
+    }
+}

@@ -10,16 +10,11 @@ import Transport
 /// policies checked (STS AssumeRole, AssumeRoleWithWebIdentity), and the local container and
 /// instance-metadata server speaking their documented protocols.
 @Suite struct CredentialChainTests {
-    static let adminPolicy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
     static let role = "arn:aws:iam::123456789012:role/recops-pipeline"
 
     /// An administrator made inside moto's free window; from here on moto checks every request.
     static func admin(_ moto: MotoServer) async throws -> AWSCredentials {
-        let iam = IAMClient(aws: moto.client())
-        try await iam.createUser("admin")
-        try await iam.putUserPolicy(user: "admin", name: "admin", document: adminPolicy)
-        let key = try await iam.createAccessKey(user: "admin")
-        return AWSCredentials(accessKeyID: key.id, secretAccessKey: key.secret)
+        try await moto.administrator()
     }
 
     static func directory() throws -> URL {

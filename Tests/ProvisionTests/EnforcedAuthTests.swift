@@ -8,15 +8,9 @@ import Testing
 /// moto checking every signature and IAM policy (`INITIAL_NO_AUTH_ACTION_COUNT`): the signer is
 /// right, and the pipeline user's policy really is least privilege.
 @Suite struct EnforcedAuthTests {
-    static let adminPolicy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
-
     /// Creates an administrator inside moto's free window and returns its key.
     static func bootstrapAdmin(_ moto: MotoServer) async throws -> AWSCredentials {
-        let iam = IAMClient(aws: moto.client())
-        try await iam.createUser("admin")
-        try await iam.putUserPolicy(user: "admin", name: "admin", document: adminPolicy)
-        let key = try await iam.createAccessKey(user: "admin")
-        return AWSCredentials(accessKeyID: key.id, secretAccessKey: key.secret)
+        try await moto.administrator()
     }
 
     @Test func thePipelineUserMayWriteAndReadRecordingsOnly() async throws {

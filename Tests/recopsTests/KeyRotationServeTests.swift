@@ -14,11 +14,7 @@ import Twilio
 @Suite struct KeyRotationServeTests {
     @Test func aKeyRotatedUnderTheRunningServiceLosesNothing() async throws {
         try await MotoServer.with(enforceAuthAfter: 3) { moto in
-            let iam = IAMClient(aws: moto.client())
-            try await iam.createUser("admin")
-            try await iam.putUserPolicy(user: "admin", name: "admin", document: #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
-            let adminKey = try await iam.createAccessKey(user: "admin")
-            let admin = AWSCredentials(accessKeyID: adminKey.id, secretAccessKey: adminKey.secret)
+            let admin = try await moto.administrator()
             try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
                 let port = freeLoopbackPort()
                 var (spec, environment) = try ServeCommandTests.setUp(moto: moto, sandbox: sandbox, port: port)
