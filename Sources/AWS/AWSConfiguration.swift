@@ -34,7 +34,7 @@ public struct AWSConfiguration: Sendable {
         let anonymous = AWSConfiguration(credentials: StaticCredentials(AWSCredentials(accessKeyID: "", secretAccessKey: ""), source: "none"),
                                          region: region, endpointOverrides: overrides)
         let sts = STSClient(aws: AWSClient(configuration: anonymous, transport: transport, retry: RetryPolicy(maxAttempts: 2), now: now, logger: logger))
-        let chain = CredentialChain(environment: environment, sts: sts, transport: transport, now: now, refreshBefore: refreshBefore, logger: logger)
+        let chain = CredentialChain(environment: environment, sts: sts, now: now, refreshBefore: refreshBefore, logger: logger)
         return AWSConfiguration(credentials: try chain.provider(), region: region, endpointOverrides: overrides)
     }
 

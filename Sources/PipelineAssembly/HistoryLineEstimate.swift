@@ -24,6 +24,9 @@ public struct HistoryLineEstimate: Sendable, Equatable {
     /// `/`, `+` and `=` in them grow by two characters each in a query.
     public static let assumedSessionTokenLength = 1_000
 
+    /// A long-term key id's length (20), made at run time so no source holds one that looks real.
+    public static let placeholderKeyID = "AKIA" + String(repeating: "X", count: 16)
+
     /// The longest line that may be written.
     public var worst: Int { max(line, lineWithSessionToken ?? 0) }
     /// How many of the longest lines an empty history field holds (each with its newline).
@@ -47,7 +50,7 @@ public struct HistoryLineEstimate: Sendable, Equatable {
                 ? s3.objectURL(bucket: bucket.name, key: key).absoluteString
                 : s3.presignedGetURL(bucket: bucket.name, key: key, expires: Int(settings.signedURLTTL.timeInterval), credentials: credentials).absoluteString
         }
-        let longTerm = AWSCredentials(accessKeyID: "AKIA" + String(repeating: "X", count: 16), secretAccessKey: String(repeating: "x", count: 40))
+        let longTerm = AWSCredentials(accessKeyID: Self.placeholderKeyID, secretAccessKey: String(repeating: "x", count: 40))
         let plain = url(longTerm)
         self.presigned = !settings.publicURL
         self.url = AirtableLimits.length(plain)

@@ -40,7 +40,7 @@ public struct SandboxSeed: Codable, Sendable {
             // Shares a prefix with the first: an exact lookup must not confuse them.
             Number(sid: "PN" + String(repeating: "02", count: 16), phoneNumber: "+150055500061", voiceUrl: nil, voiceApplicationSid: nil),
         ],
-        airtableToken: "patSANDBOX.0123456789abcdef",
+        airtableToken: "sandbox-airtable-token-not-a-secret",
         baseID: "appSANDBOX0000001",
         tableName: "Jobs",
         jobIDField: "Job ID",

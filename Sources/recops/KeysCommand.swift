@@ -91,7 +91,7 @@ struct KeysCommand: AsyncParsableCommand {
                     created = key
                     guard writeCredentials == nil else { return }
                     printed = key.id
-                    print(key, user: name)
+                    show(key, user: name)
                 }, proven: writeCredentials.map { file in
                     { key, retiring in
                         do {
@@ -100,7 +100,7 @@ struct KeysCommand: AsyncParsableCommand {
                             Wiring.writeError("keys rotate: new key \(key.id) written to \(file) [\(profile)]")
                         } catch {
                             printed = key.id
-                            print(key, user: name)
+                            show(key, user: name)
                             throw error
                         }
                         if !retiring.isEmpty, let store { try await waitForReplicas(store, toLeave: retiring) }
@@ -110,7 +110,7 @@ struct KeysCommand: AsyncParsableCommand {
                 // Neither written nor printed (its proof failed): print it now rather than lose it.
                 if let key = created, printed == nil, !written {
                     printed = key.id
-                    print(key, user: name)
+                    show(key, user: name)
                 }
                 let kept = printed.map { " The new key \($0) was created and printed above: store it, or delete it with the AWS CLI." }
                     ?? (written ? " The new key is in \(writeCredentials ?? "")." : "")
@@ -122,7 +122,7 @@ struct KeysCommand: AsyncParsableCommand {
             Wiring.writeError("keys rotate: new key \(outcome.newKey.id) for \(name); \(retired).\(next)")
         }
 
-        private func print(_ key: IAM.NewAccessKey, user name: String) {
+        private func show(_ key: IAM.NewAccessKey, user name: String) {
             let text = switch output {
             case .env:
                 "AWS_ACCESS_KEY_ID=\(key.id)\nAWS_SECRET_ACCESS_KEY=\(key.secret)"

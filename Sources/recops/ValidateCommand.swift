@@ -31,24 +31,13 @@ struct ValidateCommand: ParsableCommand {
             diagnostics += Self.diagnostics(found, at: loaded.sourceMap.location(of: "recordings.history_line"))
         }
         if let loaded = result.loaded, let recordings = loaded.spec.recordings, !recordings.publicUrl,
-           let (source, seconds) = Self.sessionLength(ProcessInfo.processInfo.environment), recordings.signedUrlTtl.seconds > seconds {
+           let (source, seconds) = CredentialChain.sessionLength(ProcessInfo.processInfo.environment), recordings.signedUrlTtl.seconds > seconds {
             diagnostics.append(Diagnostic(.warning, "recordings.signed_url_ttl: \(recordings.signedUrlTtl) is longer than the \(seconds) s sessions of \(source): a presigned link dies with the credentials that signed it, so links would stop working early; raise the role's session length or shorten signed_url_ttl",
                                           at: loaded.sourceMap.location(of: "recordings.signed_url_ttl")))
         }
         let valid = result.loaded != nil && !diagnostics.hasErrors
         print(Self.render(diagnostics, file: specOptions.spec, valid: valid, estimate: estimate, format: format))
         if !valid { throw ExitCode(1) }
-    }
-
-    /// How long the role sessions the environment's credentials come from last, when that is
-    /// known without a request: a profile's `duration_seconds`, or STS's default hour for web
-    /// identity and a profile's role. Long-term keys and metadata credentials: nil.
-    static func sessionLength(_ environment: [String: String]) -> (source: String, seconds: Int)? {
-        let set = { (name: String) in environment[name].map { !$0.isEmpty } ?? false }
-        if set("AWS_ACCESS_KEY_ID") { return nil }
-        if set("AWS_WEB_IDENTITY_TOKEN_FILE") && set("AWS_ROLE_ARN") { return ("web identity (\(environment["AWS_ROLE_ARN"]!))", 3600) }
-        let profile = environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
-        return ProfileCredentials.sessionSeconds(profile: profile, files: SharedConfigFiles(environment: environment)).map { ("profile \(profile)'s role", $0) }
     }
 
     /// A field holding fewer lines than this fills within weeks on a busy job.

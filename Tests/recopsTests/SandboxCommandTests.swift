@@ -52,7 +52,7 @@ extension SandboxCommandTests {
         let seedFile = FileManager.default.temporaryDirectory.appendingPathComponent("seed-\(UUID()).json")
         defer { try? FileManager.default.removeItem(at: seedFile) }
         try #"""
-        {"accountSID": "AC00000000000000000000000000000001", "authToken": "t0ken", "airtableToken": "patX.y",
+        {"accountSID": "AC00000000000000000000000000000001", "authToken": "t0ken", "airtableToken": "sandbox-token-x",
          "numbers": [{"sid": "PN00000000000000000000000000000001", "phoneNumber": "+442071838750"}],
          "baseID": "appSEEDED00000001", "tableName": "Work Orders", "jobIDField": "Order", "historyField": "log",
          "jobs": [{"id": "recORDER00000001", "jobID": "W-1"}]}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PipelineAssembly
 import Spec
 import Testing
 @testable import recops
@@ -57,7 +58,7 @@ import Testing
         // recordings/2026/01/01/ + CA…(34) - 64-character job id -99 .mp3, virtual-hosted.
         let key = 22 + 34 + 1 + 64 + 3 + 4
         let host = "https://acme-call-recordings.s3.us-east-1.amazonaws.com/".count
-        let query = ["X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Credential=AKIAXXXXXXXXXXXXXXXX%2F20260101%2Fus-east-1%2Fs3%2Faws4_request",
+        let query = ["X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Credential=" + HistoryLineEstimate.placeholderKeyID + "%2F20260101%2Fus-east-1%2Fs3%2Faws4_request",
                      "X-Amz-Date=20260101T235959Z", "X-Amz-Expires=900", "X-Amz-SignedHeaders=host", "X-Amz-Signature=" + String(repeating: "0", count: 64)]
         let url = host + key + 1 + query.joined(separator: "&").count
         #expect(estimate["url"] == .number(Double(url)))

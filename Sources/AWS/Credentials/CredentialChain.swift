@@ -11,22 +11,31 @@ public struct CredentialChain: Sendable {
     /// STS on the configuration's endpoints, with no credentials (web identity needs none; a
     /// role's source signs AssumeRole).
     let sts: STSClient
-    let transport: any HTTPTransport
     let now: @Sendable () -> Date
     let refreshBefore: TimeInterval
     let logger: Logger
 
-    public init(environment: [String: String], sts: STSClient, transport: any HTTPTransport, now: @escaping @Sendable () -> Date,
+    public init(environment: [String: String], sts: STSClient, now: @escaping @Sendable () -> Date,
                 refreshBefore: TimeInterval = 300, logger: Logger = Logger(label: "recops.aws.credentials")) {
         self.environment = environment
         self.sts = sts
-        self.transport = transport
         self.now = now
         self.refreshBefore = refreshBefore
         self.logger = logger
     }
 
     func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// How long the role sessions the chain would use last, when that is known without a request
+    /// (for `validate`): web identity's STS default hour, a profile role's `duration_seconds`.
+    /// Long-term keys and metadata credentials: nil.
+    public static func sessionLength(_ environment: [String: String]) -> (source: String, seconds: Int)? {
+        let chain = { (name: String) in environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        if chain("AWS_ACCESS_KEY_ID") != nil { return nil }
+        if chain("AWS_WEB_IDENTITY_TOKEN_FILE") != nil, let role = chain("AWS_ROLE_ARN") { return ("web identity (\(role))", 3600) }
+        let profile = chain("AWS_PROFILE") ?? "default"
+        return ProfileCredentials.sessionSeconds(profile: profile, files: SharedConfigFiles(environment: environment)).map { ("profile \(profile)'s role", $0) }
+    }
 
     /// The provider for the first configured source, or why none is.
     public func provider() throws -> any CredentialProvider {
@@ -61,7 +70,7 @@ public struct CredentialChain: Sendable {
             ["aws_access_key_id", "role_arn", "credential_process", "web_identity_token_file"].contains { values[$0] != nil }
         } ?? false
         if named != nil || holdsCredentials {
-            return refreshing(ProfileCredentials(profile: profile, files: files, environment: environment, sts: sts, transport: transport))
+            return refreshing(ProfileCredentials(profile: profile, files: files, environment: environment, sts: sts))
         }
         tried.append(("profile default", "no credentials in \(files.credentialsPath) or \(files.configPath)"))
         // 4. Container credentials.

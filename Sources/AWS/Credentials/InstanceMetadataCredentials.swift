@@ -1,19 +1,19 @@
 import Foundation
+import Synchronization
 import Transport
 
 /// EC2 instance metadata, IMDSv2 only: a session token from `PUT /latest/api/token`
 /// (`X-aws-ec2-metadata-token-ttl-seconds`), kept until a minute before its TTL, then the role's
 /// credentials with `X-aws-ec2-metadata-token`. One-second timeouts, so off EC2 it fails fast;
 /// `AWS_EC2_METADATA_DISABLED=true` leaves it out of the chain.
-public final class InstanceMetadataCredentials: CredentialSource, @unchecked Sendable {
+public final class InstanceMetadataCredentials: CredentialSource, Sendable {
     public static let defaultEndpoint = URL(string: "http://169.254.169.254")!
     public static let tokenTTL = 21_600
     let endpoint: URL
     let transport: any HTTPTransport
     let now: @Sendable () -> Date
-    /// Guarded by `lock`: the session token and when it stops being used.
-    private var token: (value: String, until: Date)?
-    private let lock = NSLock()
+    /// The session token and when it stops being used.
+    private let token = Mutex<(value: String, until: Date)?>(nil)
 
     public init(environment: [String: String], transport: any HTTPTransport = AsyncHTTPClientTransport.timingOut(after: 1),
                 now: @escaping @Sendable () -> Date = { Date() }) {
@@ -35,7 +35,7 @@ public final class InstanceMetadataCredentials: CredentialSource, @unchecked Sen
         } catch let refused as TokenRefused {
             // The instance forgot our token (a reboot, a TTL cut short): one new token, once.
             _ = refused
-            lock.withLock { token = nil }
+            token.withLock { $0 = nil }
             do {
                 return try await fetchOnce()
             } catch is TokenRefused {
@@ -71,7 +71,7 @@ public final class InstanceMetadataCredentials: CredentialSource, @unchecked Sen
     }
 
     private func sessionToken() async throws -> String {
-        if let current = lock.withLock({ token }), now() < current.until { return current.value }
+        if let current = token.withLock({ $0 }), now() < current.until { return current.value }
         let response: HTTPResponse
         do {
             response = try await transport.send(HTTPRequest(
@@ -85,7 +85,7 @@ public final class InstanceMetadataCredentials: CredentialSource, @unchecked Sen
         }
         let value = String(decoding: response.body, as: UTF8.self)
         let ttl = response.header("X-aws-ec2-metadata-token-ttl-seconds").flatMap(Int.init) ?? Self.tokenTTL
-        lock.withLock { token = (value, now().addingTimeInterval(Double(max(0, ttl - 60)))) }
+        token.withLock { $0 = (value, now().addingTimeInterval(Double(max(0, ttl - 60)))) }
         return value
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Transport
 
 /// A profile of the shared files, read again whenever they change: static keys, a role
 /// (`role_arn` with `source_profile` or `credential_source`, then STS AssumeRole with
@@ -10,15 +9,12 @@ public struct ProfileCredentials: CredentialSource {
     let environment: [String: String]
     /// STS without credentials of its own; a role's source signs it.
     let sts: STSClient
-    let transport: any HTTPTransport
 
-    public init(profile: String, files: SharedConfigFiles, environment: [String: String], sts: STSClient,
-                transport: any HTTPTransport = AsyncHTTPClientTransport()) {
+    public init(profile: String, files: SharedConfigFiles, environment: [String: String], sts: STSClient) {
         self.profile = profile
         self.files = files
         self.environment = environment
         self.sts = sts
-        self.transport = transport
     }
 
     public var name: String { "profile \(profile) (\(files.credentialsPath), \(files.configPath))" }

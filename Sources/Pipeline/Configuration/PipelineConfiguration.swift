@@ -30,7 +30,8 @@ public struct PipelineConfiguration: Sendable, CustomStringConvertible {
     /// more steps in flight would each take one job as it comes due (2 requests a line) and keep
     /// the transfers that make jobs due from running. Two overlap one step's answer with the next
     /// one's requests; a backlog then goes out 10 jobs a step (measured: 2.5 lines/s at 4).
-    public var historyInFlight = 2
+    public var historyInFlight = PipelineConfiguration.defaultHistoryInFlight
+    public static let defaultHistoryInFlight = 2
     /// How long a claim holds before another worker may take the step over.
     public var lease: TimeInterval = 300
     /// How failed steps are retried (attempts and backoff come from the spec).
