@@ -46,10 +46,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // zlib, for CloudTrail's gzipped log files (Debian's zlib1g-dev; scripts/test installs it).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "AWS",
             dependencies: [
-                "Transport",
+                "Transport", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -12,6 +12,8 @@ public struct CloudTrailClient: Sendable {
     public struct Trail: Sendable, Equatable, Codable {
         public var Name: String
         public var S3BucketName: String?
+        /// The prefix of the trail's log files in its bucket, if it has one.
+        public var S3KeyPrefix: String?
         public var TrailARN: String?
         public var IsMultiRegionTrail: Bool?
     }

@@ -15,8 +15,10 @@ public struct HistoryLineEstimate: Sendable, Equatable {
     public var line: Int
     public var url: Int
     public var presigned: Bool
+    /// The kind of link the lines hold.
+    public var links: LinkMode
     /// With temporary credentials (an assumed role, SSO) a presigned URL also carries
-    /// `X-Amz-Security-Token`; nil for public URLs, which carry no signature.
+    /// `X-Amz-Security-Token`; nil for public and stable links, which carry no signature.
     public var lineWithSessionToken: Int?
     public var urlWithSessionToken: Int?
 
@@ -46,13 +48,17 @@ public struct HistoryLineEstimate: Sendable, Equatable {
                                 transport: AsyncHTTPClientTransport(), now: { start }, logger: Logger(label: "recops.estimate"))
             // The pipeline's links, signed offline (ObjectLinks fetches credentials; these are given).
             let s3 = S3Client(aws: aws)
-            return settings.publicURL
-                ? s3.objectURL(bucket: bucket.name, key: key).absoluteString
-                : s3.presignedGetURL(bucket: bucket.name, key: key, expires: Int(settings.signedURLTTL.timeInterval), credentials: credentials).absoluteString
+            switch settings.links {
+            case .public: return s3.objectURL(bucket: bucket.name, key: key).absoluteString
+            case .presigned: return s3.presignedGetURL(bucket: bucket.name, key: key, expires: Int(settings.signedURLTTL.timeInterval), credentials: credentials).absoluteString
+            case .stable: return RecordingLink(id: String(repeating: "x", count: RecordingLink.idLength), recordingSid: job.recordingSid, objectKey: key,
+                                               jobID: job.jobID, createdAt: start).url(appURL: PipelineConfiguration.trimmed(spec.app?.url ?? ""))
+            }
         }
         let longTerm = AWSCredentials(accessKeyID: Self.placeholderKeyID, secretAccessKey: String(repeating: "x", count: 40))
         let plain = url(longTerm)
-        self.presigned = !settings.publicURL
+        self.presigned = settings.links == .presigned
+        self.links = settings.links
         self.url = AirtableLimits.length(plain)
         self.line = AirtableLimits.length(layout.historyLine(for: job, url: plain))
         if presigned {
@@ -81,7 +87,7 @@ public struct HistoryLineEstimate: Sendable, Equatable {
 
     /// What `validate` prints.
     public var summary: String {
-        var text = "the longest history line is \(line) characters, with a \(presigned ? "presigned" : "public") URL of \(url)"
+        var text = "the longest history line is \(line) characters, with a \(links == .stable ? "stable link" : "\(links.rawValue) URL") of \(url)"
         if let lineWithSessionToken, let urlWithSessionToken {
             text += "; \(lineWithSessionToken) with temporary credentials (a \(Self.assumedSessionTokenLength)-character session token makes the URL \(urlWithSessionToken))"
         }

@@ -141,7 +141,23 @@ public struct AssembledPipeline: Sendable {
     public func recordingLinks() -> RecordingLinks {
         RecordingLinks(configuration: configuration, store: store, airtable: airtable,
                        history: HistoryWriter(airtable: airtable, settings: configuration.airtable),
-                       links: ObjectLinks(s3: s3, bucket: configuration.bucket, settings: configuration.history), now: now)
+                       links: ObjectLinks(s3: s3, bucket: configuration.bucket, settings: configuration.history, appURL: configuration.appURL, store: store, now: now), now: now)
+    }
+
+    /// `recops recordings relink`.
+    public func historyRelink() -> HistoryRelink {
+        HistoryRelink(configuration: configuration, store: store, writer: HistoryWriter(airtable: airtable, settings: configuration.airtable), now: now)
+    }
+
+    /// `recops audit access`.
+    public func accessAudit() -> AccessAudit {
+        AccessAudit(store: store, threshold: configuration.links.distinctRecordingsPerHour)
+    }
+
+    /// The trail's S3 data events for `from`…`to`, read from its log files (`audit access --cloudtrail`).
+    public func trailRecords(trail: String, logBucket: String?, from: Date, to: Date) async throws -> [CloudTrailRecord] {
+        try await AccessAudit.trailRecords(s3: s3, cloudtrail: CloudTrailClient(aws: aws), trail: trail, logBucket: logBucket,
+                                           region: aws.configuration.region, from: from, to: to)
     }
 
     public var store: any JobStore { pipeline.store }
@@ -158,9 +174,13 @@ public struct AssembledPipeline: Sendable {
     public func application(host: String, port: Int, adminToken: String?, runWorker: Bool = true,
                             onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let ops = OpsRoutes(configuration: configuration, store: store, s3: s3, now: now, adminToken: adminToken, logger: logger("ops"))
+        // Served whatever `recordings.links` says now: links written while it was `stable` keep opening.
+        let links = LinkRoutes(configuration: configuration, store: store, s3: s3, ops: ops, alerts: pipeline.alerts, metrics: metrics, now: now,
+                               logger: logger("links"))
         var services: [any Service] = [pipeline.store]
         if runWorker { services.append(worker()) }
-        return PipelineServer.buildApplication(routes: routes, ops: ops, services: services, host: host, port: port, logger: logger("http"), onRunning: onRunning)
+        return PipelineServer.buildApplication(routes: routes, ops: ops, links: links, services: services, host: host, port: port, logger: logger("http"),
+                                               onRunning: onRunning)
     }
 
     /// Runs a worker (and the store's service) until none of `sids` has work left, or `timeout`

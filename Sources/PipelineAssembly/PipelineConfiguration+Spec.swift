@@ -32,6 +32,13 @@ extension PipelineConfiguration {
             alerts: AlertSettings(webhookURL: alerts.webhookUrl.flatMap(URL.init(string:)), historyQueueThreshold: alerts.historyQueueThreshold,
                                   missingRecordingAfter: .seconds(alerts.missingRecordingAfter.seconds)),
             accountSID: accountSID, authToken: authToken, iamUser: spec.iam?.user, owner: owner, dataDirectory: dataDirectory)
+        links.access = LinkSettings.Access(recordings.linkAccess)
+        links.maxAge = recordings.linkMaxAge.map { TimeInterval($0.seconds) }
+        links.opensPerMinute = recordings.linkOpensPerMinute
+        if let audit = spec.audit {
+            links.auditRetention = TimeInterval(audit.retention.seconds)
+            links.distinctRecordingsPerHour = audit.distinctRecordingsPerHour
+        }
         retry.transferAttempts = recordings.upload.attempts
         retry.backoff = JobStateMachine.Backoff(recordings.upload.backoff)
         if let service = spec.service {
@@ -46,7 +53,7 @@ extension PipelineConfiguration {
 
 extension HistorySettings {
     public init(_ recordings: Spec.Recordings) {
-        self.init(keyTemplate: recordings.key, publicURL: recordings.publicUrl, signedURLTTL: .seconds(recordings.signedUrlTtl.seconds),
+        self.init(keyTemplate: recordings.key, links: LinkMode(recordings.linkMode), signedURLTTL: .seconds(recordings.signedUrlTtl.seconds),
                   line: recordings.historyLine, pendingLine: recordings.pendingLine, timestampFormat: recordings.timestamp.format,
                   timeZone: recordings.timestamp.timeZone, retryWithin: .seconds(recordings.historyRetryWithin.seconds))
     }
@@ -67,6 +74,25 @@ extension RecordingSettings.Format {
         switch format {
         case .mp3: self = .mp3
         case .wav: self = .wav
+        }
+    }
+}
+
+extension LinkMode {
+    init(_ links: Spec.Recordings.Links) {
+        switch links {
+        case .presigned: self = .presigned
+        case .public: self = .public
+        case .stable: self = .stable
+        }
+    }
+}
+
+extension LinkSettings.Access {
+    init(_ access: Spec.Recordings.LinkAccess) {
+        switch access {
+        case .anyoneWithLink: self = .anyoneWithLink
+        case .login: self = .login
         }
     }
 }

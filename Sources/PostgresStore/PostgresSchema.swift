@@ -119,6 +119,24 @@ enum PostgresSchema {
                                        expires_at double precision, seen_at double precision NOT NULL)
             """,
         ]),
+        (5, [
+            // Stable links (never pruned with the recordings: a link in an old history must open)
+            // and the access audit of their opens.
+            """
+            CREATE TABLE recording_links (id text PRIMARY KEY, recording_sid text NOT NULL UNIQUE, object_key text NOT NULL, job_id text,
+                                          created_at double precision NOT NULL, revoked_at double precision)
+            """,
+            "CREATE INDEX recording_links_job ON recording_links (job_id)",
+            """
+            CREATE TABLE link_opens (seq bigserial PRIMARY KEY, at double precision NOT NULL, link_id text, recording_sid text, object_key text,
+                                     job_id text, client text NOT NULL, network text NOT NULL, user_agent text NOT NULL, session text,
+                                     answer text NOT NULL)
+            """,
+            "CREATE INDEX link_opens_at ON link_opens (at)",
+            "CREATE INDEX link_opens_client ON link_opens (client, at)",
+            "CREATE INDEX link_opens_network ON link_opens (network, at)",
+            "CREATE INDEX link_opens_job ON link_opens (job_id, at)",
+        ]),
     ]
 
     /// Applies the missing migrations under the advisory lock; returns the versions applied.

@@ -157,10 +157,11 @@ public final class PipelineFixture: Sendable {
     /// outage). `runWorker: false` leaves the steps to the test. `adminToken`: turns the
     /// operations page on. `twilioEndpoint`/`airtableEndpoint`: where the pipeline reaches the
     /// sandbox (a fault proxy). `limiterPause`: how long the process's Airtable limiter holds a
-    /// base after a 429.
+    /// base after a 429. `credentials`: what the pipeline signs with (default moto's bootstrap key).
     public init(moto: MotoServer, sandbox: LocalSandbox, s3Endpoint: URL? = nil, twilioEndpoint: URL? = nil, airtableEndpoint: URL? = nil,
                 overrides: Overrides = Overrides(), directory: URL? = nil, runWorker: Bool = true,
-                adminToken: String? = nil, limiterPause: Duration = .seconds(1), clock: TestClock = TestClock()) async throws {
+                adminToken: String? = nil, limiterPause: Duration = .seconds(1), clock: TestClock = TestClock(),
+                credentials: (any CredentialProvider)? = nil) async throws {
         self.sandbox = sandbox
         self.clock = clock
         let port = freeLoopbackPort()
@@ -181,7 +182,8 @@ public final class PipelineFixture: Sendable {
         var configuration = try PipelineConfiguration(spec: spec, accountSID: sandbox.seed.accountSID, authToken: sandbox.seed.authToken,
                                                       owner: "test", dataDirectory: self.directory)
         overrides.apply(to: &configuration)
-        let connections = Self.connections(moto: moto, sandbox: sandbox, limiter: limiter, s3: s3Endpoint, twilio: twilioEndpoint, airtable: airtableEndpoint)
+        var connections = Self.connections(moto: moto, sandbox: sandbox, limiter: limiter, s3: s3Endpoint, twilio: twilioEndpoint, airtable: airtableEndpoint)
+        if let credentials { connections.aws.credentials = credentials }
         assembled = try PipelineBuilder(configuration: configuration, connections: connections, now: { clock.now() },
                                         logger: { quietServerLogger("test.\($0)") }).build()
         s3 = S3Client(aws: moto.client())

@@ -136,6 +136,22 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
                                            expires_at REAL, seen_at REAL NOT NULL);
                 """)
         }
+        migrator.registerMigration("v7") { db in
+            // Stable links (never pruned with the jobs: a link in an old history must open) and
+            // the access audit of their opens.
+            try db.execute(sql: """
+                CREATE TABLE recording_links (id TEXT PRIMARY KEY NOT NULL, recording_sid TEXT NOT NULL UNIQUE, object_key TEXT NOT NULL,
+                                              job_id TEXT, created_at REAL NOT NULL, revoked_at REAL);
+                CREATE INDEX recording_links_job ON recording_links (job_id);
+                CREATE TABLE link_opens (seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, link_id TEXT, recording_sid TEXT, object_key TEXT,
+                                         job_id TEXT, client TEXT NOT NULL, network TEXT NOT NULL, user_agent TEXT NOT NULL, session TEXT,
+                                         answer TEXT NOT NULL);
+                CREATE INDEX link_opens_at ON link_opens (at);
+                CREATE INDEX link_opens_client ON link_opens (client, at);
+                CREATE INDEX link_opens_network ON link_opens (network, at);
+                CREATE INDEX link_opens_job ON link_opens (job_id, at);
+                """)
+        }
         return migrator
     }
 
@@ -544,7 +560,7 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
 
     /// A write transaction that takes the write lock at once, so a read followed by a write in it
     /// cannot be overtaken by another process. GRDB's errors leave as `JobStoreError`s.
-    private func immediate<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func immediate<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await database.writeWithoutTransaction { db in
                 var result: T?
@@ -604,7 +620,7 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
         }
     }
 
-    private func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await database.read(body)
         } catch {

@@ -79,6 +79,10 @@ public struct Spec: Sendable, Equatable, Codable {
 
     public struct Audit: Sendable, Equatable, Codable {
         public var cloudtrail: CloudTrail
+        /// How long the access audit (each stable link's opens) is kept.
+        public var retention: SpecDuration
+        /// A client opening more distinct recordings than this in an hour is flagged and alerted.
+        public var distinctRecordingsPerHour: Int
 
         public struct CloudTrail: Sendable, Equatable, Codable {
             public var trail: String
@@ -139,11 +143,27 @@ public struct Spec: Sendable, Equatable, Codable {
         public var key: String
         public var publicUrl: Bool
         public var signedUrlTtl: SpecDuration
+        /// What a history line links: nil when not written (then `public_url` decides).
+        public var links: Links?
+        public var linkAccess: LinkAccess
+        public var linkMaxAge: SpecDuration?
+        public var linkOpensPerMinute: Int
         public var historyLine: String
         public var timestamp: Timestamp
         public var upload: Upload
         public var pendingLine: String
         public var historyRetryWithin: SpecDuration
+
+        public enum Links: String, Sendable, Equatable, Codable, CaseIterable {
+            case presigned, `public`, stable
+        }
+
+        public enum LinkAccess: String, Sendable, Equatable, Codable, CaseIterable {
+            case anyoneWithLink = "anyone_with_link", login
+        }
+
+        /// `links` as written, else the older `public_url`.
+        public var linkMode: Links { links ?? (publicUrl ? .public : .presigned) }
 
         public struct Timestamp: Sendable, Equatable, Codable {
             public var format: String

@@ -258,12 +258,32 @@ struct SpecLint {
         if let alerts = spec.alerts, alerts.missingRecordingAfter.seconds <= 0 {
             error("alerts.missing_recording_after", "missing_recording_after must be longer than 0 seconds")
         }
-        if recordings.publicUrl {
+        checkLinks(recordings)
+    }
+
+    private mutating func checkLinks(_ recordings: Spec.Recordings) {
+        if let links = recordings.links, recordings.publicUrl, links != .public {
+            error("recordings.links", "links is \(links.rawValue) but public_url is true: public_url is the older spelling of links: public; keep one of them")
+        }
+        let path = recordings.links == nil ? "recordings.public_url" : "recordings.links"
+        if recordings.linkMode == .public {
             if let block = spec.bucket?.publicAccessBlock, block.blockPublicPolicy || block.restrictPublicBuckets {
-                error("recordings.public_url", "public_url is true, but the bucket's public access block (block_public_policy/restrict_public_buckets) forbids public reads: the links would answer 403. Use presigned URLs (public_url: false)")
+                error(path, "links are public, but the bucket's public access block (block_public_policy/restrict_public_buckets) forbids public reads: the links would answer 403. Use presigned or stable links")
             } else {
-                warning("recordings.public_url", "public_url is true: recordings of customer calls would be readable by anyone with the link, for ever")
+                warning(path, "links are public: recordings of customer calls would be readable by anyone with the link, for ever. Stable links (links: stable) never go stale and never go public")
             }
+        }
+        if let age = recordings.linkMaxAge, age.seconds <= 0 {
+            error("recordings.link_max_age", "link_max_age must be longer than 0 seconds")
+        }
+        if recordings.linkMode != .stable {
+            if recordings.linkAccess == .login { warning("recordings.link_access", "link_access: login applies to stable links only (links: stable); these links are \(recordings.linkMode.rawValue)") }
+            if recordings.linkMaxAge != nil { warning("recordings.link_max_age", "link_max_age applies to stable links only (links: stable); these links are \(recordings.linkMode.rawValue)") }
+        } else if let url = spec.app.flatMap({ URLComponents(string: $0.url) }), url.scheme == "http", !["127.0.0.1", "localhost", "::1"].contains(url.host ?? "") {
+            warning("recordings.links", "stable links are served by app.url, which is http: a link (and a sign-in) would travel unencrypted. Put TLS in front of recops serve")
+        }
+        if let audit = spec.audit, audit.retention.seconds <= 0 {
+            error("audit.retention", "retention must be longer than 0 seconds")
         }
     }
 

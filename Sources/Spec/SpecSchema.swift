@@ -17,6 +17,8 @@ extension Schema {
                 .optional("s3_data_events", .boolean("log object-level (data) events for the recordings bucket", default: true)),
                 .optional("log_bucket", .string("bucket that receives the trail's log files (default: the recordings bucket, under AWSLogs/)")),
             ])),
+            .optional("retention", .string("how long the access audit of stable links (who opened which recording) is kept", pattern: durationPattern, patternHelp: durationHelp, default: "365d")),
+            .optional("distinct_recordings_per_hour", .integer("a client opening more distinct recordings than this within an hour is flagged, and an alert fires", minimum: 1, default: 20)),
         ])),
         .required("twilio", twilio),
         .required("airtable", .object("the Airtable base holding the Jobs table", [
@@ -110,6 +112,10 @@ extension Schema {
         .required("key", .string("S3 key template; placeholders {yyyy} {mm} {dd} {hh} (recording start, UTC), {call_sid}, {recording_sid}, {job_id}")),
         .optional("public_url", .boolean("true links the object's public URL; false links presigned URLs", default: false)),
         .optional("signed_url_ttl", .string("lifetime of presigned URLs (at most 7d)", pattern: durationPattern, patternHelp: durationHelp, default: "15m")),
+        .optional("links", .string("what a history line links: presigned (a URL valid for signed_url_ttl), public (the object's URL), or stable ({app.url}/r/{id}: never stale, redirects to a presigned URL of a minute); absent: public_url decides", values: Spec.Recordings.Links.allCases.map(\.rawValue))),
+        .optional("link_access", .string("who may open a stable link: anyone_with_link (whoever can read the job), or login (a signed-in /ops session)", values: Spec.Recordings.LinkAccess.allCases.map(\.rawValue), default: "anyone_with_link")),
+        .optional("link_max_age", .string("stable links older than this answer 410 Gone (for example the retention period); absent: they never expire", pattern: durationPattern, patternHelp: durationHelp)),
+        .optional("link_opens_per_minute", .integer("stable-link opens a minute allowed per client address; more answer 429", minimum: 1, maximum: 10_000, default: 30)),
         .required("history_line", .string("history line template; placeholders {timestamp}, {url}")),
         .optional("timestamp", .object("how {timestamp} is written", [
             .optional("format", .string("date format (Unicode pattern)", default: "yyyy-MM-dd HH:mm:ss")),

@@ -104,12 +104,12 @@ struct RecordingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recordings",
         abstract: "Work with stored recordings.",
-        subcommands: [URLCommand.self, LinkCommand.self])
+        subcommands: [URLCommand.self, LinkCommand.self, RevokeCommand.self, RelinkCommand.self])
 
     struct URLCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "url",
-            abstract: "Print a fresh link (presigned for signed_url_ttl) to each recording a call SID, recording SID or job id names.")
+            abstract: "Print a link to each recording a call SID, recording SID or job id names: presigned for signed_url_ttl, public, or its stable link (recordings.links).")
 
         @OptionGroup var specOptions: SpecOptions
         @OptionGroup var dataDirOptions: DataDirOptions
@@ -181,5 +181,176 @@ struct RecordingsCommand: AsyncParsableCommand {
                 throw CommandExit.failure
             }
         }
+    }
+
+    struct RevokeCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "revoke",
+            abstract: "Make stable links answer 410 Gone: the link a link id or URL names, or every link of a recording SID, call SID or job id.",
+            discussion: "The recording itself stays in S3 and its history line stays; only the link stops opening, for good. Exit 0 when a link was found (revoked now or already), 1 otherwise.")
+
+        @OptionGroup var specOptions: SpecOptions
+        @OptionGroup var dataDirOptions: DataDirOptions
+        @Argument(help: "A stable link (…/r/{id}) or its id, a RecordingSid (RE…), CallSid (CA…) or job id.")
+        var identifier: String
+
+        func run() async throws {
+            Wiring.bootstrapLogging()
+            let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
+            let wiring = try await PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, store: dataDirOptions.store, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
+            do {
+                let result = try await wiring.recordingLinks().revoke(identifier)
+                for link in result.revoked { print("revoked \(link.recordingSid) \(link.jobID ?? "-") \(RecordingLink.pathPrefix)\(link.id)") }
+                for link in result.already { print("already revoked \(link.recordingSid) \(link.jobID ?? "-") \(RecordingLink.pathPrefix)\(link.id)") }
+            } catch let error as RecordingLinks.NotFound {
+                Wiring.writeError("recordings revoke: \(error)")
+                throw CommandExit.failure
+            }
+        }
+    }
+
+    struct RelinkCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "relink",
+            abstract: "Move past history lines to stable links: the URL part of recops's own lines is replaced, nothing else.",
+            discussion: """
+                A line is changed only when it is exactly the spec's history_line for one of the job's stored recordings (its timestamp, and a URL to its object); office notes, other lines and line breaks are kept byte for byte. Running it again changes nothing. Each job is rewritten under its history claim, so it is safe beside a running recops serve. Needs recordings.links: stable in the spec. Exit 0 when every job was handled, 1 when one could not be (busy, refused, no record).
+                """)
+
+        @OptionGroup var specOptions: SpecOptions
+        @OptionGroup var dataDirOptions: DataDirOptions
+        @Option(name: .customLong("job"), help: ArgumentHelp("A job whose history to relink (repeat for several).", valueName: "job-id"))
+        var jobs: [String] = []
+        @Option(help: ArgumentHelp("Relink every job with a recording received since this day (YYYY-MM-DD, UTC).", valueName: "date"))
+        var since: String?
+        @Flag(help: "Show what would change; write nothing.")
+        var dryRun = false
+        @Option(help: "Seconds to wait for a job's history while the service writes it.")
+        var wait: Int = 60
+
+        func validate() throws {
+            guard jobs.isEmpty != (since == nil) else { throw ValidationError("name the jobs with --job, or a first day with --since (one of them)") }
+            if let since, ReconcileCommand.day(since) == nil { throw ValidationError("--since must be a day written YYYY-MM-DD, not '\(since)'") }
+        }
+
+        func run() async throws {
+            Wiring.bootstrapLogging()
+            let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
+            guard loaded.spec.recordings?.linkMode == .stable else {
+                Wiring.writeError("recordings relink: the spec's recordings.links is not stable: set links: stable first, so new lines are stable too")
+                throw CommandExit.failure
+            }
+            let wiring = try await PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, store: dataDirOptions.store, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
+            let relink = wiring.historyRelink()
+            var failed = false
+            let targets = try await relink.targets(jobIDs: jobs, since: since.flatMap(ReconcileCommand.day))
+            if targets.isEmpty { print("no stored recording of \(jobs.isEmpty ? "a job since \(since!)" : jobs.joined(separator: ", ")) in the store") }
+            for (jobID, recordings) in targets.sorted(by: { $0.key < $1.key }) {
+                do {
+                    let result = try await relink.relink(jobID: jobID, targets: recordings, dryRun: dryRun, wait: .seconds(wait))
+                    guard result.recordFound else {
+                        Wiring.writeError("\(jobID): no record has this job id")
+                        failed = true
+                        continue
+                    }
+                    print("\(jobID): \(result.rewritten) line\(result.rewritten == 1 ? "" : "s") \(dryRun ? "would be relinked" : "relinked"), \(result.alreadyStable) already stable"
+                          + (result.notFound.isEmpty ? "" : "; no line of recops's form for \(result.notFound.joined(separator: ", ")) (left alone)"))
+                } catch {
+                    Wiring.writeError("\(jobID): \(Redaction.message(error))")
+                    failed = true
+                }
+            }
+            if failed { throw CommandExit.failure }
+        }
+    }
+}
+
+/// `recops audit access`: who opened which recording.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Reports from the access audit.",
+        subcommands: [Access.self])
+
+    struct Access: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "access",
+            abstract: "List the opens of stable links: when, which recording, the client's address and user agent, the session, and the answer.",
+            discussion: """
+                --summary gives the runbook's monthly access-pattern review: opens by day, by recording and by client, and flags a client that opened more than audit.distinct_recordings_per_hour distinct recordings within an hour, or opened one from a network (/24, /48) no earlier open came from. --cloudtrail also reads the trail's S3 data events (GetObject of recordings by any principal) from its log files and joins them to the opens by object key, so reads that bypassed recops show. Exit 0; with --summary, 2 when something is flagged; 1 when the report could not be made.
+                """)
+
+        @OptionGroup var specOptions: SpecOptions
+        @OptionGroup var dataDirOptions: DataDirOptions
+        @Option(help: ArgumentHelp("First day (YYYY-MM-DD, UTC; default: 30 days ago).", valueName: "date"))
+        var since: String?
+        @Option(help: ArgumentHelp("Last day (YYYY-MM-DD, UTC; default: today).", valueName: "date"))
+        var until: String?
+        @Option(help: ArgumentHelp("Only the opens of this job's recordings.", valueName: "job-id"))
+        var job: String?
+        @Flag(help: "Opens by day, recording and client, with what is flagged.")
+        var summary = false
+        @Flag(help: "Also the trail's S3 GetObject data events on recordings, joined to the opens.")
+        var cloudtrail = false
+        @Option(help: "Output format: text, json or csv.")
+        var format: AccessAudit.Format = .text
+
+        func validate() throws {
+            for (name, value) in [("--since", since), ("--until", until)] {
+                if let value, ReconcileCommand.day(value) == nil { throw ValidationError("\(name) must be a day written YYYY-MM-DD, not '\(value)'") }
+            }
+            if summary, cloudtrail { throw ValidationError("--summary and --cloudtrail are separate reports: run them one at a time") }
+        }
+
+        func run() async throws {
+            Wiring.bootstrapLogging()
+            let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
+            if cloudtrail, loaded.spec.audit?.cloudtrail == nil {
+                Wiring.writeError("audit access --cloudtrail: the spec declares no audit.cloudtrail trail")
+                throw CommandExit.failure
+            }
+            let wiring = try await PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, store: dataDirOptions.store, replicaID: "audit-\(getpid())", transport: AsyncHTTPClientTransport())
+            let from = since.flatMap(ReconcileCommand.day) ?? Date().addingTimeInterval(-30 * 86_400)
+            // The whole last day.
+            let to = until.flatMap(ReconcileCommand.day).map { $0.addingTimeInterval(86_400 - 0.001) } ?? Date()
+            let audit = wiring.accessAudit()
+            do {
+                if summary {
+                    let report = try await audit.summary(from: from, to: to, jobID: job)
+                    print(AccessAudit.render(summary: report, format: format))
+                    if report.flagged { throw CommandExit.drift }
+                    return
+                }
+                let opens = try await audit.opens(from: from, to: to, jobID: job)
+                guard cloudtrail, let trail = loaded.spec.audit?.cloudtrail else {
+                    print(AccessAudit.render(opens: opens, format: format))
+                    return
+                }
+                let records = try await wiring.trailRecords(trail: trail.trail, logBucket: trail.logBucket, from: from, to: to)
+                let prefix = String(loaded.spec.recordings?.key.prefix { $0 != "{" } ?? "")
+                let reads = AccessAudit.join(records, opens: opens, bucket: wiring.configuration.bucket, prefix: prefix,
+                                             window: TimeInterval(wiring.configuration.links.redirectTTL) + 300)
+                print(AccessAudit.render(trail: reads, format: format))
+            } catch let exit as ExitCode {
+                throw exit
+            } catch {
+                Wiring.writeError("audit access: could not report: \(Redaction.message(error))")
+                throw CommandExit.failure
+            }
+        }
+    }
+}
+
+extension AccessAudit.Format: ExpressibleByArgument {}
+
+extension ReconcileCommand {
+    /// The start (00:00 UTC) of a day written YYYY-MM-DD.
+    static func day(_ text: String) -> Date? {
+        guard text.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil else { return nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.date(from: text)
     }
 }

@@ -74,6 +74,10 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "recops.serve")
         let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
         let spec = loaded.spec
+        if spec.recordings?.linkMode == .stable, spec.recordings?.linkAccess == .login, (Wiring.environment["RECOPS_ADMIN_TOKEN"] ?? "").isEmpty {
+            Wiring.writeError("serve: recordings.link_access is login, but RECOPS_ADMIN_TOKEN is not set: no one could sign in to open a recording")
+            throw CommandExit.failure
+        }
         let transport = AsyncHTTPClientTransport()
         let assembled = try await PipelineWiring.build(spec: spec, dataDir: dataDir, store: store ?? Wiring.environment["RECOPS_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
                                                        replicaID: replicaId, transport: transport) {
@@ -121,7 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             let credentials = try await provider.credentials()
             logger.notice("aws credentials", metadata: ["access_key_id": "\(credentials.accessKeyID)", "source": "\(provider.source)"])
-            guard !history.publicURL, let expiration = credentials.expiration else { return }
+            guard history.links == .presigned, let expiration = credentials.expiration else { return }
             let left = expiration.timeIntervalSinceNow
             if left < history.signedURLTTL.timeInterval + 60 {
                 logger.warning("presigned links may die before their signed_url_ttl: they are signed with temporary credentials from \(provider.source) that expire in \(Int(left / 60)) min, and a link lives no longer than what signed it; use longer sessions or a shorter signed_url_ttl (now \(Int(history.signedURLTTL.timeInterval)) s)")

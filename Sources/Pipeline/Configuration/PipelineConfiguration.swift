@@ -18,6 +18,7 @@ public struct PipelineConfiguration: Sendable, CustomStringConvertible {
     public var authToken: String
     /// The service's IAM user (its key ages show on the operations page).
     public var iamUser: String?
+    public var links = LinkSettings()
 
     /// Names this replica's claims; a restarted replica releases its own claims at once.
     public var owner: String
@@ -51,7 +52,7 @@ public struct PipelineConfiguration: Sendable, CustomStringConvertible {
     public init(appURL: String, recording: RecordingSettings, bucket: String, encryption: S3.Encryption, airtable: AirtableSettings,
                 history: HistorySettings, ivr: IVRSettings, alerts: AlertSettings, accountSID: String, authToken: String, iamUser: String?,
                 owner: String, dataDirectory: URL) {
-        self.appURL = appURL.hasSuffix("/") ? String(appURL.dropLast()) : appURL
+        self.appURL = Self.trimmed(appURL)
         self.recording = recording
         self.bucket = bucket
         self.encryption = encryption
@@ -64,6 +65,11 @@ public struct PipelineConfiguration: Sendable, CustomStringConvertible {
         self.iamUser = iamUser
         self.owner = owner
         self.dataDirectory = dataDirectory
+    }
+
+    /// The public base URL without its trailing `/` (links and signatures append paths to it).
+    public static func trimmed(_ appURL: String) -> String {
+        appURL.hasSuffix("/") ? String(appURL.dropLast()) : appURL
     }
 
     /// Never the auth token.
@@ -132,7 +138,12 @@ public struct AirtableSettings: Sendable, Equatable {
 public struct HistorySettings: Sendable, Equatable {
     /// The object key template (`{yyyy}`, `{call_sid}`, `{job_id}`…).
     public var keyTemplate: String
-    public var publicURL: Bool
+    /// What a history line links (the spec's `links`).
+    public var links: LinkMode
+    public var publicURL: Bool {
+        get { links == .public }
+        set { links = newValue ? .public : .presigned }
+    }
     public var signedURLTTL: Duration
     /// The line template (`{timestamp}`, `{url}`) and the pending line's.
     public var line: String
@@ -142,10 +153,10 @@ public struct HistorySettings: Sendable, Equatable {
     /// How long a stored recording may wait for its line before `history_overdue`.
     public var retryWithin: Duration
 
-    public init(keyTemplate: String, publicURL: Bool, signedURLTTL: Duration, line: String, pendingLine: String, timestampFormat: String,
+    public init(keyTemplate: String, links: LinkMode, signedURLTTL: Duration, line: String, pendingLine: String, timestampFormat: String,
                 timeZone: String, retryWithin: Duration) {
         self.keyTemplate = keyTemplate
-        self.publicURL = publicURL
+        self.links = links
         self.signedURLTTL = signedURLTTL
         self.line = line
         self.pendingLine = pendingLine
@@ -153,6 +164,41 @@ public struct HistorySettings: Sendable, Equatable {
         self.timeZone = timeZone
         self.retryWithin = retryWithin
     }
+}
+
+/// What a history line links to.
+public enum LinkMode: String, Sendable, CaseIterable {
+    /// A presigned URL valid for `signed_url_ttl` (it dies with its signer, too).
+    case presigned
+    /// The object's own URL (the bucket must allow public reads).
+    case `public`
+    /// `{app.url}/r/{id}`: the service answers each open with a presigned URL of a minute.
+    case stable
+}
+
+/// How stable links are opened and audited (the spec's `recordings.link_*` and `audit`).
+public struct LinkSettings: Sendable, Equatable {
+    public enum Access: String, Sendable, CaseIterable {
+        /// Whoever holds the link: the people who can read the job in Airtable.
+        case anyoneWithLink = "anyone_with_link"
+        /// A signed-in session of the operations page.
+        case login
+    }
+
+    public var access: Access = .anyoneWithLink
+    /// A link older than this answers 410; nil: links never expire.
+    public var maxAge: TimeInterval?
+    /// Opens a minute per client address, then 429.
+    public var opensPerMinute = 30
+    /// The lifetime of the presigned URL an open redirects to: long enough to start playing, and
+    /// a browser that seeks later asks the link again.
+    public var redirectTTL = 60
+    /// How long opens stay in the audit.
+    public var auditRetention: TimeInterval = 365 * 86_400
+    /// A client opening more distinct recordings than this in an hour is flagged (`link_burst`).
+    public var distinctRecordingsPerHour = 20
+
+    public init() {}
 }
 
 /// What the voice webhook says and does (the spec's `ivr`).

@@ -30,12 +30,14 @@ enum OpsPage {
         """
     }
 
-    static func login(error: String?) -> String {
+    /// `next`: where a successful sign-in goes (a stable link; default the page).
+    static func login(error: String?, next: String? = nil) -> String {
         document(title: "recops operations: sign in", body: """
             <h1>recops operations</h1>
             <h2>Sign in</h2>
             \(error.map { "<p class=\"bad\" role=\"alert\">\(escape($0))</p>" } ?? "")
             <form method="post" action="/ops/login">
+            \(next.map { "<input type=\"hidden\" name=\"next\" value=\"\(escape($0))\">" } ?? "")
             <label for="token">Admin token (RECOPS_ADMIN_TOKEN)</label>
             <input id="token" name="token" type="password" autocomplete="current-password" required>
             <button type="submit">Sign in</button>
@@ -53,6 +55,7 @@ enum OpsPage {
         body += "<h2>Pending and failed recordings</h2>" + pendingTable(status)
         body += "<h2>Calls without a job</h2>" + callsTable(status)
         body += "<h2>Quality problems</h2>" + qualityTable(status)
+        body += "<h2>Recording links opened</h2>" + opensTable(status) + busiestTable(status)
         return document(title: "recops operations", body: body)
     }
 
@@ -162,5 +165,20 @@ enum OpsPage {
     static func qualityTable(_ status: PipelineStatus) -> String {
         table(caption: "Recordings that failed the quality check (stored all the same)", headers: ["Recording", "Job", "Problem"],
               rows: status.qualityProblems.map { [escape($0.recordingSid), escape($0.jobID ?? "none"), escape($0.qualityProblem ?? "")] }, empty: "None.")
+    }
+
+    static func opensTable(_ status: PipelineStatus) -> String {
+        let format = ISO8601DateFormatter()
+        return table(caption: "Latest opens of stable links, last 24 hours, newest first", headers: ["Time", "Recording", "Job", "Client", "Answer", "User agent"],
+                     rows: status.latestOpens.map { open in
+                         [escape(format.string(from: open.at)), escape(open.recordingSid ?? "unknown link"), escape(open.jobID ?? "-"), escape(open.client),
+                          escape(open.answer.rawValue), escape(String(String.UnicodeScalarView(open.userAgent.unicodeScalars.prefix(80))))]
+                     }, empty: "No link opened in the last 24 hours.")
+    }
+
+    static func busiestTable(_ status: PipelineStatus) -> String {
+        table(caption: "Recordings opened most, last 7 days", headers: ["Recording", "Job", "Opens", "Clients"],
+              rows: status.busiestRecordings.map { [escape($0.recordingSid), escape($0.jobID ?? "-"), String($0.opens), String($0.clients)] },
+              empty: "None.")
     }
 }

@@ -100,7 +100,10 @@ public struct OpsRoutes: Sendable {
             }
             var request = request
             let body = try await request.collectBody(upTo: 4096)
-            let token = FormEncoding.decode(String(buffer: body))?.first { $0.name == "token" }?.value ?? ""
+            let form = FormEncoding.decode(String(buffer: body)) ?? []
+            let token = form.first { $0.name == "token" }?.value ?? ""
+            // Back to the stable link that asked for the sign-in; nowhere else (no open redirect).
+            let next = form.first { $0.name == "next" }.flatMap { RecordingLink.id(in: $0.value) }.map { RecordingLink.pathPrefix + $0 } ?? "/ops"
             guard let adminToken, TwilioSignature.constantTimeEqual(token, adminToken) else {
                 logger.warning("operations page: wrong admin token", metadata: ["client": "\(client)"])
                 return crossSite ? Self.crossSite : Self.html(OpsPage.login(error: "That token is not the admin token."), status: .unauthorized)
@@ -109,15 +112,16 @@ public struct OpsRoutes: Sendable {
             let session = sessions.create(now: now())
             let secure = configuration.appURL.hasPrefix("https://") ? "; Secure" : ""
             return Self.secured(Response(status: .seeOther, headers: [
-                .location: "/ops", .cacheControl: "no-store",
-                .setCookie: "\(Self.cookieName)=\(session); Path=/ops; HttpOnly; SameSite=Lax; Max-Age=\(Int(OpsSessions.lifetime))\(secure)",
+                .location: next, .cacheControl: "no-store",
+                // Path=/: stable links (`/r/…`) read the same session under `link_access: login`.
+                .setCookie: "\(Self.cookieName)=\(session); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(Int(OpsSessions.lifetime))\(secure)",
             ]))
         }
         router.post("/ops/logout") { request, _ in
             guard adminToken != nil else { return Self.disabled }
             guard !Self.isCrossSite(request) else { return Self.crossSite }
             if let id = sessionID(request) { sessions.revoke(id) }
-            return Self.secured(Response(status: .seeOther, headers: [.location: "/ops", .setCookie: "\(Self.cookieName)=; Path=/ops; HttpOnly; SameSite=Lax; Max-Age=0"]))
+            return Self.secured(Response(status: .seeOther, headers: [.location: "/ops", .setCookie: "\(Self.cookieName)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"]))
         }
         router.post("/ops/retry/:sid") { request, context in
             guard adminToken != nil else { return Self.disabled }

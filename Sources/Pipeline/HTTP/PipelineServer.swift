@@ -23,21 +23,22 @@ public struct PipelineRequestContext: RequestContext, RemoteAddressRequestContex
 /// The service as one application: the webhook routes and, as a service beside the HTTP server,
 /// the worker. The executable and the tests build it the same way.
 public enum PipelineServer {
-    public static func buildRouter(routes: WebhookRoutes, ops: OpsRoutes? = nil) -> Router<PipelineRequestContext> {
+    public static func buildRouter(routes: WebhookRoutes, ops: OpsRoutes? = nil, links: LinkRoutes? = nil) -> Router<PipelineRequestContext> {
         let router = Router(context: PipelineRequestContext.self)
         routes.add(to: router)
         ops?.add(to: router)
+        links?.add(to: router)
         return router
     }
 
     /// `services` run beside the HTTP server (the store, the worker; none: the routes alone).
     /// The listener keeps `limits`: header, body and idle deadlines, and a connection cap.
-    public static func buildApplication(routes: WebhookRoutes, ops: OpsRoutes? = nil, services: [any Service], host: String, port: Int, logger: Logger,
+    public static func buildApplication(routes: WebhookRoutes, ops: OpsRoutes? = nil, links: LinkRoutes? = nil, services: [any Service], host: String, port: Int, logger: Logger,
                                         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let limits = routes.configuration.limits
         let metrics = routes.metrics
         var app = Application(
-            router: buildRouter(routes: routes, ops: ops),
+            router: buildRouter(routes: routes, ops: ops, links: links),
             server: .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limits: limits) { metrics.connectionTimedOut($0) }])),
             configuration: .init(address: .hostname(host, port: port), serverName: "recops",
                                  availableConnectionsDelegate: CountedConnections(maximum: limits.maxConnections, metrics: metrics)),

@@ -17,6 +17,10 @@ public enum AlertKind: String, Sendable, CaseIterable, Codable {
     case historyFull = "history_full"
     /// recops's Airtable requests this month reached 80% or 100% of `airtable.monthly_request_budget`.
     case airtableBudget = "airtable_budget"
+    /// A client opened more distinct recordings through stable links in an hour than `audit.distinct_recordings_per_hour`.
+    case linkBurst = "link_burst"
+    /// A stable link was opened from a network (/24, /48) no earlier open came from.
+    case linkNewNetwork = "link_new_network"
 }
 
 /// Label values of the service's counters, one type per label, so a typo cannot make a new series.

@@ -69,6 +69,10 @@ public final class PipelineMetrics: Sendable {
         registry.makeCounter(name: "recops_quality_failures_total", labels: [], help: "Recordings that failed the quality check (stored all the same)").increment()
     }
 
+    public func linkOpen(_ answer: LinkOpen.Answer) {
+        registry.makeCounter(name: "recops_link_opens_total", labels: [("answer", answer.rawValue)], help: "Stable link opens, by answer").increment()
+    }
+
     public func alert(_ kind: AlertKind) {
         registry.makeCounter(name: "recops_alerts_total", labels: [("kind", kind.rawValue)], help: "Alerts raised, by kind").increment()
     }

@@ -34,6 +34,10 @@ public struct PipelineStatus: Sendable {
     public var airtableMonth: (month: String, used: Int, budget: Int?)?
     /// The AWS key each replica last reported signing with (the id only).
     public var signingKeys: [SigningKeyReport] = []
+    /// The latest opens of stable links (last 24 h, newest first), and the recordings opened most
+    /// in the last 7 days.
+    public var latestOpens: [LinkOpen] = []
+    public var busiestRecordings: [AccessAudit.Summary.Recording] = []
     public var unmatchedCalls: [CallRecord]
     public var qualityProblems: [RecordingJob]
     public var received: Int
@@ -106,6 +110,9 @@ public struct PipelineStatus: Sendable {
         let month = MonthlyRequestBudget.month(of: now)
         status.airtableMonth = (month, try await store.airtableRequests(month: month), airtableBudget)
         status.signingKeys = try await store.signingKeys()
+        status.latestOpens = Array(try await store.opens(from: since, to: now, jobID: nil, client: nil, limit: 10_000).suffix(20).reversed())
+        let week = try await store.opens(from: now.addingTimeInterval(-7 * 86_400), to: now, jobID: nil, client: nil, limit: 100_000)
+        status.busiestRecordings = Array(AccessAudit.byRecording(week).prefix(10))
         return status
     }
 

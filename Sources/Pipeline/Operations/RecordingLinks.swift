@@ -32,7 +32,7 @@ public struct RecordingLinks: Sendable {
             throw NotFound(description: "no stored recording has the recording SID, call SID or job id '\(identifier)'")
         }
         var found: [(job: RecordingJob, url: String)] = []
-        for job in jobs { found.append((job, try await links.link(forKey: job.objectKey!))) }
+        for job in jobs { found.append((job, try await links.link(for: job, key: job.objectKey!).url)) }
         return found
     }
 
@@ -42,32 +42,42 @@ public struct RecordingLinks: Sendable {
     /// running service never writes the same record at once; waits up to `wait` for it.
     public func appendLine(for job: RecordingJob, url: String, wait: Duration = .seconds(60)) async throws {
         guard let jobID = job.jobID else { throw NotFound(description: "\(job.recordingSid) belongs to no job") }
-        let owner = configuration.owner
-        let deadline = ContinuousClock.now + wait
-        var held = try await store.takeHistory(jobID: jobID, owner: owner, lease: 120)
-        while held == nil {
-            guard ContinuousClock.now < deadline else { throw NotFound(description: "\(jobID)'s history stayed busy for \(wait): try again") }
-            try await Task.sleep(for: .milliseconds(200))
-            held = try await store.takeHistory(jobID: jobID, owner: owner, lease: 120)
-        }
-        // Released even when this task is cancelled meanwhile (the store refuses a cancelled
-        // task's writes): a command that gives up never keeps the job's history held.
-        let claim = held!
-        let release = { await Task { try await store.releaseHistory(claim) }.result }
         do {
-            let line = RecordingLayout(settings: configuration.history).historyLine(for: job, url: url)
-            guard try await history.append([.always(line)], jobID: jobID, knownRecordID: job.recordID) != nil else {
-                let settings = configuration.airtable
-                throw NotFound(description: "no record in \(settings.table) has \(settings.jobIdField) = \(jobID)")
+            try await HistoryClaimHolder(store: store, owner: configuration.owner).holding(jobID: jobID, wait: wait) {
+                let line = RecordingLayout(settings: configuration.history).historyLine(for: job, url: url)
+                guard try await history.append([.always(line)], jobID: jobID, knownRecordID: job.recordID) != nil else {
+                    let settings = configuration.airtable
+                    throw NotFound(description: "no record in \(settings.table) has \(settings.jobIdField) = \(jobID)")
+                }
             }
         } catch let failure as StepFailure where failure.kind == .invalid {
-            _ = await release()
             throw NotFound(description: "the line is not in the record Airtable returned: another writer raced; run the command again")
-        } catch {
-            _ = await release()
-            throw error
+        } catch let busy as HistoryClaimHolder.Busy {
+            throw NotFound(description: busy.description)
         }
-        try await release().get()
+    }
+
+    /// Revokes the stable links of the recordings `identifier` names (a link id, a stable URL,
+    /// a recording SID, call SID or job id): they answer 410 from then on. Returns the links
+    /// revoked now and those that already were.
+    public func revoke(_ identifier: String) async throws -> (revoked: [RecordingLink], already: [RecordingLink]) {
+        var links: [RecordingLink] = []
+        if let id = RecordingLink.id(in: identifier) ?? (RecordingLink.isWellFormed(identifier[...]) ? identifier : nil),
+           let link = try await store.link(id: id) {
+            links = [link]
+        } else {
+            let sids = try await store.jobs(matching: identifier).map(\.recordingSid)
+            links = try await store.links(recordingSids: sids)
+            // A job's links outlive its rows (pruned by store.retention).
+            for link in try await store.links(jobID: identifier) where !links.contains(where: { $0.id == link.id }) { links.append(link) }
+        }
+        guard !links.isEmpty else {
+            throw NotFound(description: "no stable link has the id, recording SID, call SID or job id '\(identifier)'")
+        }
+        let already = links.filter { $0.revokedAt != nil }
+        let fresh = links.filter { $0.revokedAt == nil }
+        _ = try await store.revokeLinks(recordingSids: fresh.map(\.recordingSid), at: now())
+        return (fresh, already)
     }
 
     /// Gives the unmatched recordings a recording SID or call SID names to `jobID`, once its

@@ -19,9 +19,13 @@ public final class AlertSweep: Sendable {
     let owner: String
     let signer: (any CredentialProvider)?
     private let raised = Locked<Set<AlertKind>>([])
+    /// `audit.retention`; opens older leave the audit, checked at most hourly.
+    let auditRetention: TimeInterval
+    private let lastAuditPrune = Locked<Date?>(nil)
 
     init(store: any JobStore, settings: AlertSettings, retryWithin: Duration, stallAfter: TimeInterval, metrics: PipelineMetrics, alerts: AlertSink,
-         owner: String, signer: (any CredentialProvider)?, now: @escaping @Sendable () -> Date, logger: Logger) {
+         owner: String, signer: (any CredentialProvider)?, auditRetention: TimeInterval, now: @escaping @Sendable () -> Date, logger: Logger) {
+        self.auditRetention = auditRetention
         self.owner = owner
         self.signer = signer
         self.store = store
@@ -47,6 +51,7 @@ public final class AlertSweep: Sendable {
 
     public func run() async {
         await reportSigningKey()
+        await pruneAudit()
         do {
             let counts = try await store.countsByState()
             metrics.queueDepth(counts)
@@ -76,6 +81,22 @@ public final class AlertSweep: Sendable {
             }
         } catch {
             logger.error("sweep failed: \(Redaction.message(error))")
+        }
+    }
+
+    func pruneAudit() async {
+        let current = now()
+        let due = lastAuditPrune.withLock { last in
+            guard last.map({ current.timeIntervalSince($0) >= 3600 }) ?? true else { return false }
+            last = current
+            return true
+        }
+        guard due else { return }
+        do {
+            let pruned = try await store.pruneOpens(before: current.addingTimeInterval(-auditRetention))
+            if pruned > 0 { logger.info("access audit: opens past audit.retention deleted", metadata: ["opens": "\(pruned)"]) }
+        } catch {
+            logger.warning("access audit not pruned: \(Redaction.message(error))")
         }
     }
 

@@ -57,7 +57,8 @@ struct HistoryStep: Sendable {
         for (position, row) in jobs.enumerated() {
             if row.state != .uploadPending, let key = row.objectKey {
                 lineOf.append(lines.count)
-                lines.append(.marked(layout.historyLine(for: row, url: try await links.link(forKey: key)), marker: RecordingLayout.marker(forKey: key)))
+                let link = try await links.link(for: row, key: key)
+                lines.append(.marked(layout.historyLine(for: row, url: link.url), marker: link.marker))
             } else {
                 lineOf.append(-1)
                 let text = layout.pendingLine(for: row)

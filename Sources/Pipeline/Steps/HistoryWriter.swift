@@ -138,6 +138,39 @@ public struct HistoryWriter: Sendable {
         return outcomes.map { $0! }
     }
 
+    /// What became of a rewrite.
+    public enum Rewrite: Sendable, Equatable {
+        /// `transform` changed nothing: nothing was sent.
+        case unchanged(recordID: String)
+        /// Written, and the answer holds exactly the new text.
+        case rewritten(recordID: String)
+        /// No record has this job id.
+        case missing
+    }
+
+    /// Replaces the job's history with `transform(history)` in one read and one PATCH (for
+    /// `recordings relink`: the caller holds the job's history claim, as every writer does).
+    /// `dryRun` reads and transforms but sends nothing. Texts are compared byte for byte, never
+    /// as `String`s (which would equate a composed "é" with "e" and a combining accent).
+    public func rewrite(jobID: String, knownRecordID: String?, dryRun: Bool = false,
+                        _ transform: @Sendable (String) -> String) async throws -> (outcome: Rewrite, before: String, after: String) {
+        guard let record = try await read([Entry(jobID: jobID, knownRecordID: knownRecordID, lines: [])])[0] else { return (.missing, "", "") }
+        let original = record.fields[settings.historyField]?.stringValue ?? ""
+        let changed = transform(original)
+        if changed.utf8.elementsEqual(original.utf8) || dryRun {
+            return (changed.utf8.elementsEqual(original.utf8) ? .unchanged(recordID: record.id) : .rewritten(recordID: record.id), original, changed)
+        }
+        guard AirtableLimits.length(changed) <= AirtableLimits.longTextCharacters else {
+            throw StepFailure(.invalid, "the rewritten history would hold \(AirtableLimits.length(changed)) characters, over the field's \(AirtableLimits.longTextCharacters)")
+        }
+        let written = try await airtable.updateRecords(base: settings.base, table: settings.table,
+                                                       [.init(id: record.id, fields: [settings.historyField: .string(changed)])])
+        guard let answer = written.first?.fields[settings.historyField]?.stringValue, answer.utf8.elementsEqual(changed.utf8) else {
+            throw StepFailure(.invalid, "the history answer is not the text written: another writer raced; run the command again")
+        }
+        return (.rewritten(recordID: record.id), original, changed)
+    }
+
     /// Each entry's record: by its remembered id, else by its job id; one request for all
     /// (two when a remembered record has gone and its job must be looked up again).
     private func read(_ entries: [Entry]) async throws -> [AirtableClient.Record?] {

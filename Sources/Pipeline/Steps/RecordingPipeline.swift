@@ -19,7 +19,7 @@ public struct RecordingPipeline: Sendable {
     let historyStep: HistoryStep
     let cleanup: CleanupStep
     let s3: S3Client
-    let alerts: AlertSink
+    public let alerts: AlertSink
     public let now: @Sendable () -> Date
     let logger: Logger
 
@@ -37,7 +37,7 @@ public struct RecordingPipeline: Sendable {
         policy.deleteFromTwilio = configuration.recording.deleteFromTwilioAfterUpload
         machine = JobStateMachine(policy: policy)
         scheduler = Scheduler(store: store, owner: configuration.owner, lease: configuration.lease, historyJobs: configuration.historyJobs)
-        let links = ObjectLinks(s3: s3, bucket: configuration.bucket, settings: configuration.history)
+        let links = ObjectLinks(s3: s3, bucket: configuration.bucket, settings: configuration.history, appURL: configuration.appURL, store: store, now: now)
         let history = HistoryWriter(airtable: airtable, settings: configuration.airtable)
         transfer = TransferStep(store: store, twilio: twilio, s3: s3, bucket: configuration.bucket, encryption: configuration.encryption,
                                 format: configuration.recording.format, dataDirectory: configuration.dataDirectory, layout: layout,
@@ -48,7 +48,7 @@ public struct RecordingPipeline: Sendable {
         cleanup = CleanupStep(s3: s3, twilio: twilio, bucket: configuration.bucket, logger: logger)
         sweep = AlertSweep(store: store, settings: configuration.alerts, retryWithin: configuration.history.retryWithin,
                            stallAfter: configuration.historyStallAfter, metrics: metrics, alerts: alerts, owner: configuration.owner,
-                           signer: s3.aws.configuration.credentials, now: now, logger: logger)
+                           signer: s3.aws.configuration.credentials, auditRetention: configuration.links.auditRetention, now: now, logger: logger)
     }
 
     /// Runs one claimed step and commits its outcome under its claims.

@@ -20,7 +20,7 @@ import Twilio
 ///
 /// A `Service`: an engine with a connection pool runs it in the service group; the default
 /// `run()` just waits for shutdown.
-public protocol JobStore: Service {
+public protocol JobStore: Service, LinkStore {
     // MARK: Callbacks and calls
 
     /// Inserts a recording callback if its `RecordingSid` is new; true when it changed the store.

@@ -1,0 +1,2 @@
+// zlib, for gunzipping CloudTrail's log files (Debian: zlib1g-dev).
+#include <zlib.h>
