@@ -275,3 +275,30 @@ import Transport
         }
     }
 }
+
+/// A person opens a stable link in a real browser (headless Chromium): it follows the redirect
+/// and plays the MP3.
+@Suite struct StableLinkBrowserTests {
+    @Test func aPersonOpensAStableLinkInChromiumAndGetsTheMP3() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(adjust: StableLinkTests.stable))
+                let (sid, _) = try await fixture.recordedCall(job: "J-1001")
+                _ = try await fixture.settle(expecting: 1)
+                let link = try #require(try PipelineFixture.urlLines(try await fixture.history("J-1001")).first)
+                let key = try #require(try await fixture.store.job(sid)?.objectKey)
+
+                let dom = try await Chromium.dumpDOM(URL(string: link)!)
+                // Chromium's own media page: the redirect was followed and the answer was audio/mpeg.
+                #expect(dom.contains("<video"), "\(dom.prefix(600))")
+                #expect(dom.contains("type=\"audio/mpeg\""), "\(dom.prefix(600))")
+                #expect(dom.contains(moto.endpoint.absoluteString.trimmingCharacters(in: ["/"]) + "/" + PipelineFixture.bucket + "/" + key), "\(dom.prefix(600))")
+                #expect(dom.contains("X-Amz-Expires=60"))
+                // The open is in the audit with the browser's user agent.
+                let opens = try await fixture.store.opens(from: .distantPast, to: .distantFuture, jobID: "J-1001", client: nil, limit: 10)
+                #expect(opens.first?.answer == .redirected)
+                #expect(opens.first?.userAgent.contains("Chrome") == true, "\(opens.first?.userAgent ?? "")")
+            }
+        }
+    }
+}

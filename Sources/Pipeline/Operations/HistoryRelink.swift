@@ -35,12 +35,25 @@ public struct HistoryRelink: Sendable {
         public var notFound: [String]
         /// False when no record has the job id.
         public var recordFound: Bool
+
+        public init(jobID: String, rewritten: Int, alreadyStable: Int, notFound: [String], recordFound: Bool) {
+            self.jobID = jobID
+            self.rewritten = rewritten
+            self.alreadyStable = alreadyStable
+            self.notFound = notFound
+            self.recordFound = recordFound
+        }
     }
 
     /// A recording whose line may move: its job row and its stable URL.
     public struct Target: Sendable {
         public var job: RecordingJob
         public var url: String
+
+        public init(job: RecordingJob, url: String) {
+            self.job = job
+            self.url = url
+        }
     }
 
     /// The stored recordings of `jobIDs`, or of every job received since `since`, by job.
@@ -73,7 +86,7 @@ public struct HistoryRelink: Sendable {
     }
 
     /// The pure rewrite: `history` with each target's recops line pointing at its stable URL.
-    static func rewrite(_ history: String, targets: [Target], layout: RecordingLayout) -> (text: String, rewritten: Int, alreadyStable: Int, notFound: [String]) {
+    public static func rewrite(_ history: String, targets: [Target], layout: RecordingLayout) -> (text: String, rewritten: Int, alreadyStable: Int, notFound: [String]) {
         let template = Array(layout.settings.line.unicodeScalars)
         let placeholder = Array("{url}".unicodeScalars)
         guard let at = (0...(template.count - placeholder.count)).first(where: { Array(template[$0..<($0 + placeholder.count)]) == placeholder }) else {
