@@ -51,7 +51,8 @@ public enum CloudTrailLogs {
         let identity = fields["userIdentity"] as? [String: Any] ?? [:]
         let parameters = fields["requestParameters"] as? [String: Any] ?? [:]
         let bucket = parameters["bucketName"] as? String
-        var key = parameters["key"] as? String
+        // S3 writes `key`; S3 on Outposts writes `Key`.
+        var key = parameters["key"] as? String ?? parameters["Key"] as? String
         if key == nil, let resources = fields["resources"] as? [[String: Any]] {
             let arn = resources.first { ($0["type"] as? String) == "AWS::S3::Object" }?["ARN"] as? String
             if let arn, let slash = arn.dropFirst("arn:aws:s3:::".count).firstIndex(of: "/") { key = String(arn[arn.index(after: slash)...]) }

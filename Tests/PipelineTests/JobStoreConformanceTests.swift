@@ -320,6 +320,50 @@ import Twilio
         #expect(abs(keys[1].age - 30) < 1 && keys[0].age < 1, "ages by the store's clock")
     }
 
+    @Test(arguments: Engine.allCases) func stableLinksAndTheirAudit(engine: Engine) async throws {
+        let subject = try await Self.subject(engine)
+        let store = subject.store
+        // One link per recording, whoever asks first: a retried step (or another replica) gets the same id.
+        let made = try await store.link(recordingSid: "RE1", objectKey: "recordings/a.mp3", jobID: "J-1", at: subject.now)
+        #expect(made.id.count == RecordingLink.idLength && RecordingLink.isWellFormed(made.id[...]))
+        let concurrent = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<8 { group.addTask { try await store.link(recordingSid: "RE2", objectKey: "recordings/b.mp3", jobID: "J-1", at: subject.now).id } }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(concurrent.count == 1)
+        #expect(try await store.link(recordingSid: "RE1", objectKey: "recordings/a.mp3", jobID: nil, at: subject.now.addingTimeInterval(99)) == made)
+        #expect(try await store.link(id: made.id) == made)
+        #expect(try await store.link(id: RecordingLink.newID()) == nil)
+        #expect(Set(try await store.links(jobID: "J-1").map(\.recordingSid)) == ["RE1", "RE2"])
+        #expect(try await store.links(recordingSids: ["RE2", "RE9"]).map(\.recordingSid) == ["RE2"])
+        #expect(try await store.revokeLinks(recordingSids: ["RE1"], at: subject.now) == 1)
+        #expect(try await store.revokeLinks(recordingSids: ["RE1"], at: subject.now.addingTimeInterval(5)) == 0, "a revoked link stays revoked as it was")
+        #expect(try await store.link(id: made.id)?.revokedAt == subject.now)
+
+        func open(_ at: TimeInterval, _ client: String, _ network: String, job: String?, _ answer: LinkOpen.Answer) -> LinkOpen {
+            LinkOpen(at: Self.start.addingTimeInterval(at), linkID: job == nil ? nil : made.id, recordingSid: job == nil ? nil : "RE1",
+                     objectKey: job == nil ? nil : "recordings/a.mp3", jobID: job, client: client, network: network, userAgent: "agent \u{65}\u{301}",
+                     session: nil, answer: answer)
+        }
+        #expect(try await store.networkSeen("10.0.0.0/24", before: Self.start.addingTimeInterval(1000)) == (false, false))
+        for item in [open(10, "10.0.0.1", "10.0.0.0/24", job: "J-1", .redirected), open(20, "10.0.0.2", "10.0.0.0/24", job: nil, .unknown),
+                     open(30, "192.0.2.1", "192.0.2.0/24", job: "J-1", .revoked), open(5000, "10.0.0.1", "10.0.0.0/24", job: "J-1", .throttled)] {
+            try await store.recordOpen(item)
+        }
+        let all = try await store.opens(from: .distantPast, to: .distantFuture, jobID: nil, client: nil, limit: 100)
+        #expect(all.map(\.answer) == [.redirected, .unknown, .revoked, .throttled])
+        #expect(all[0] == open(10, "10.0.0.1", "10.0.0.0/24", job: "J-1", .redirected), "every field back as written, the agent's scalars too")
+        #expect(Array(all[0].userAgent.unicodeScalars) == Array("agent \u{65}\u{301}".unicodeScalars))
+        #expect(try await store.opens(from: .distantPast, to: .distantFuture, jobID: "J-1", client: nil, limit: 100).count == 3)
+        #expect(try await store.opens(from: .distantPast, to: .distantFuture, jobID: nil, client: "10.0.0.1", limit: 100).count == 2)
+        #expect(try await store.opens(from: Self.start.addingTimeInterval(15), to: Self.start.addingTimeInterval(30), jobID: nil, client: nil, limit: 100).count == 2)
+        #expect(try await store.opens(from: .distantPast, to: .distantFuture, jobID: nil, client: nil, limit: 1).count == 1)
+        #expect(try await store.networkSeen("192.0.2.0/24", before: Self.start.addingTimeInterval(30)) == (false, true))
+        #expect(try await store.networkSeen("192.0.2.0/24", before: Self.start.addingTimeInterval(31)) == (true, true))
+        #expect(try await store.pruneOpens(before: Self.start.addingTimeInterval(25)) == 2)
+        #expect(try await store.opens(from: .distantPast, to: .distantFuture, jobID: nil, client: nil, limit: 100).map(\.answer) == [.revoked, .throttled])
+    }
+
     /// The reads status, reconcile and `/ops` use, and a person's changes.
     @Test(arguments: Engine.allCases) func readsAndAPersonsChanges(engine: Engine) async throws {
         let subject = try await Self.subject(engine)

@@ -302,3 +302,66 @@ import Transport
         }
     }
 }
+
+/// `recops audit access --cloudtrail`: the trail's S3 data events, read from its log objects
+/// (moto delivers none, so the test places them, in AWS's documented record format), joined to
+/// the link opens by object key.
+@Suite struct CloudTrailAuditTests {
+    static func record(_ name: String, at time: Date, principal: String, ip: String, bucket: String, key: String) -> [String: Any] {
+        [
+            "eventVersion": "1.09", "eventSource": "s3.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
+            "eventTime": ISO8601DateFormatter().string(from: time), "sourceIPAddress": ip, "userAgent": "Mozilla/5.0",
+            "userIdentity": ["type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": principal, "accountId": MotoServer.accountID],
+            "requestParameters": ["bucketName": bucket, "Host": "\(bucket).s3.us-east-1.amazonaws.com", "key": key],
+            "resources": [["type": "AWS::S3::Object", "ARN": "arn:aws:s3:::\(bucket)/\(key)"], ["type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::\(bucket)"]],
+            "eventType": "AwsApiCall", "eventCategory": "Data", "readOnly": true, "managementEvent": false, "eventID": UUID().uuidString,
+            "recipientAccountId": MotoServer.accountID,
+        ]
+    }
+
+    @Test func readsThroughLinksAreJoinedToTheirOpensAndTheOthersStandOut() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(adjust: StableLinkTests.stable))
+                let (sid, _) = try await fixture.recordedCall(job: "J-1001")
+                _ = try await fixture.settle(expecting: 1)
+                let link = try #require(try PipelineFixture.urlLines(try await fixture.history("J-1001")).first)
+                let key = try #require(try await fixture.store.job(sid)?.objectKey)
+                #expect(try await StableLinkTests.get(link).status == 302)
+                let opened = fixture.clock.now()
+
+                // The trail recops applied, and one log file of it in the bucket.
+                let trailName = try #require(fixture.spec.audit?.cloudtrail.trail)
+                let trail = try #require(try await CloudTrailClient(aws: moto.client()).trail(trailName))
+                let bucket = try #require(trail.S3BucketName)
+                let pipelineUser = "arn:aws:iam::\(MotoServer.accountID):user/recording-pipeline"
+                let log: [String: Any] = ["Records": [
+                    Self.record("PutObject", at: opened.addingTimeInterval(-30), principal: pipelineUser, ip: "127.0.0.1", bucket: PipelineFixture.bucket, key: key),
+                    Self.record("GetObject", at: opened.addingTimeInterval(1), principal: pipelineUser, ip: "127.0.0.1", bucket: PipelineFixture.bucket, key: key),
+                    Self.record("GetObject", at: opened.addingTimeInterval(1200), principal: "arn:aws:iam::\(MotoServer.accountID):user/contractor",
+                                ip: "198.51.100.20", bucket: PipelineFixture.bucket, key: key),
+                    Self.record("GetObject", at: opened.addingTimeInterval(5), principal: pipelineUser, ip: "127.0.0.1", bucket: PipelineFixture.bucket, key: "elsewhere/x.mp3"),
+                ]]
+                let body = try await Gzip.compress(try JSONSerialization.data(withJSONObject: log))
+                let prefix = CloudTrailLogs.dayPrefix(trailPrefix: trail.S3KeyPrefix, account: MotoServer.accountID, region: "us-east-1", day: opened)
+                _ = try await fixture.s3.putObject(bucket: bucket, key: prefix + "\(MotoServer.accountID)_CloudTrail_us-east-1_20261202T1005Z_0123456789abcdef.json.gz",
+                                                   body: body, contentType: "application/x-gzip", encryption: nil)
+
+                let records = try await fixture.assembled.trailRecords(trail: trailName, logBucket: nil, from: opened.addingTimeInterval(-3600), to: opened.addingTimeInterval(3600))
+                #expect(records.count == 4)
+                let opens = try await fixture.assembled.accessAudit().opens(from: .distantPast, to: .distantFuture, jobID: nil)
+                let reads = AccessAudit.join(records, opens: opens, bucket: PipelineFixture.bucket, prefix: "recordings/", window: 360)
+                #expect(reads.count == 2, "GetObjects of recordings only")
+                #expect(reads[0].open?.recordingSid == sid && reads[0].open?.client == "127.0.0.1")
+                #expect(reads[1].open == nil && reads[1].record.principal.hasSuffix(":user/contractor") && reads[1].record.sourceIPAddress == "198.51.100.20")
+                let text = AccessAudit.render(trail: reads, format: .text)
+                #expect(text.contains("2 reads of recordings, 1 not through a recops link"))
+                #expect(text.contains("NOT through a recops link"))
+                #expect(AccessAudit.render(trail: reads, format: .csv).components(separatedBy: "\r\n").count == 4)
+                await #expect(throws: AccessAudit.Failure.self) {
+                    _ = try await fixture.assembled.trailRecords(trail: "no-such-trail", logBucket: nil, from: opened, to: opened)
+                }
+            }
+        }
+    }
+}
