@@ -317,20 +317,20 @@ struct AuditCommand: AsyncParsableCommand {
             do {
                 if summary {
                     let report = try await audit.summary(from: from, to: to, jobID: job)
-                    print(AccessAudit.render(summary: report, format: format))
+                    Self.emit(AccessAudit.render(summary: report, format: format))
                     if report.flagged { throw CommandExit.drift }
                     return
                 }
                 let opens = try await audit.opens(from: from, to: to, jobID: job)
                 guard cloudtrail, let trail = loaded.spec.audit?.cloudtrail else {
-                    print(AccessAudit.render(opens: opens, format: format))
+                    Self.emit(AccessAudit.render(opens: opens, format: format))
                     return
                 }
                 let records = try await wiring.trailRecords(trail: trail.trail, logBucket: trail.logBucket, from: from, to: to)
                 let prefix = String(loaded.spec.recordings?.key.prefix { $0 != "{" } ?? "")
                 let reads = AccessAudit.join(records, opens: opens, bucket: wiring.configuration.bucket, prefix: prefix,
                                              window: TimeInterval(wiring.configuration.links.redirectTTL) + 300)
-                print(AccessAudit.render(trail: reads, format: format))
+                Self.emit(AccessAudit.render(trail: reads, format: format))
             } catch let exit as ExitCode {
                 throw exit
             } catch {
@@ -338,6 +338,13 @@ struct AuditCommand: AsyncParsableCommand {
                 throw CommandExit.failure
             }
         }
+    }
+}
+
+extension AuditCommand.Access {
+    /// CSV ends its own last line (CRLF); nothing is added after it.
+    static func emit(_ report: String) {
+        print(report, terminator: report.unicodeScalars.last == "\n" ? "" : "\n")
     }
 }
 
