@@ -76,6 +76,35 @@ extension PostgresJobStore {
         try await query("prune link opens", "DELETE FROM link_opens WHERE at < \(date.timeIntervalSince1970) RETURNING 1").count
     }
 
+    /// Links and opens copied from another store (`recops store copy`): a link already here is
+    /// kept as it is, an open already here (same time, client, link and answer) is not added again,
+    /// so copying twice is a no-op. One transaction. Returns how many of each were new.
+    public func importLinks(_ links: [RecordingLink], opens: [LinkOpen]) async throws -> (links: Int, opens: Int) {
+        try await transaction("import links") { connection in
+            var newLinks = 0, newOpens = 0
+            for link in links {
+                newLinks += try await connection.query("""
+                    INSERT INTO recording_links (id, recording_sid, object_key, job_id, created_at, revoked_at)
+                    VALUES (\(link.id), \(link.recordingSid), \(link.objectKey), \(link.jobID), \(link.createdAt.timeIntervalSince1970),
+                            \(link.revokedAt?.timeIntervalSince1970))
+                    ON CONFLICT DO NOTHING RETURNING 1
+                    """, logger: self.logger).collect().count
+            }
+            for open in opens {
+                let at = open.at.timeIntervalSince1970
+                newOpens += try await connection.query("""
+                    INSERT INTO link_opens (at, link_id, recording_sid, object_key, job_id, client, network, user_agent, session, answer)
+                    SELECT \(at), \(open.linkID), \(open.recordingSid), \(open.objectKey), \(open.jobID), \(open.client), \(open.network),
+                           \(open.userAgent), \(open.session), \(open.answer.rawValue)
+                    WHERE NOT EXISTS (SELECT 1 FROM link_opens WHERE client = \(open.client) AND at = \(at) AND answer = \(open.answer.rawValue)
+                                      AND link_id IS NOT DISTINCT FROM \(open.linkID))
+                    RETURNING 1
+                    """, logger: self.logger).collect().count
+            }
+            return (newLinks, newOpens)
+        }
+    }
+
     static func link(_ row: PostgresRow) throws -> RecordingLink {
         let (id, sid, key, job, created, revoked) = try row.decode((String, String, String, String?, Double, Double?).self)
         return RecordingLink(id: id, recordingSid: sid, objectKey: key, jobID: job, createdAt: Date(timeIntervalSince1970: created),

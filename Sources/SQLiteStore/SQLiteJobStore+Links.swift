@@ -78,6 +78,14 @@ extension SQLiteJobStore {
         }
     }
 
+    /// Every link and every open (`recops store copy`): links in histories must open on the new store too.
+    public func exportLinks() async throws -> (links: [RecordingLink], opens: [LinkOpen]) {
+        try await read("export links") { db in
+            (try Row.fetchAll(db, sql: "SELECT * FROM recording_links ORDER BY created_at, id").map(Self.link),
+             try Row.fetchAll(db, sql: "SELECT * FROM link_opens ORDER BY at, seq").map(Self.open))
+        }
+    }
+
     static func link(_ row: Row) throws -> RecordingLink {
         RecordingLink(id: row["id"], recordingSid: row["recording_sid"], objectKey: row["object_key"], jobID: row["job_id"],
                       createdAt: Date(timeIntervalSince1970: row["created_at"]),

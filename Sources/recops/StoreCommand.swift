@@ -34,7 +34,7 @@ struct StoreCommand: AsyncParsableCommand {
             commandName: "copy",
             abstract: "Copy a SQLite store (a serve --data-dir) into a PostgreSQL store.",
             discussion: """
-                Every recording and call keeps its state, due time and attempts: work in flight goes on from where it
+                Every recording and call keeps its state, due time and attempts, and every stable link and access-audit entry comes along: work in flight goes on from where it
                 was, under the PostgreSQL replicas. Rows already in PostgreSQL are left alone, so copying again is a
                 no-op, and a copy taken while the old service still runs can be topped up by copying once more after
                 it stops (only new rows move: stop the old service before the last copy). Claims are not copied: the
@@ -66,8 +66,11 @@ struct StoreCommand: AsyncParsableCommand {
             do {
                 let rows = try await source.exportRows()
                 let copied = try await target.importRows(recordings: rows.recordings, calls: rows.calls)
-                print("copied \(copied.recordings) of \(rows.recordings.count) recordings and \(copied.calls) of \(rows.calls.count) calls to \(target.settings)"
-                      + (copied.recordings + copied.calls == 0 ? " (nothing new)" : ""))
+                let links = try await source.exportLinks()
+                let linked = try await target.importLinks(links.links, opens: links.opens)
+                print("copied \(copied.recordings) of \(rows.recordings.count) recordings, \(copied.calls) of \(rows.calls.count) calls, "
+                      + "\(linked.links) of \(links.links.count) stable links and \(linked.opens) of \(links.opens.count) link opens to \(target.settings)"
+                      + (copied.recordings + copied.calls + linked.links + linked.opens == 0 ? " (nothing new)" : ""))
             } catch {
                 Wiring.writeError("store copy: \(error)")
                 throw CommandExit.failure

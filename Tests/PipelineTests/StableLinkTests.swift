@@ -135,6 +135,9 @@ import Transport
                 let keptLink = try #require(try PipelineFixture.urlLines(try await fixture.history("J-1001")).first)
                 let revokedLink = try #require(try PipelineFixture.urlLines(try await fixture.history("J-1002")).first)
                 #expect(try await Self.get(revokedLink).status == 302)
+                // A stable line links its recording: reconcile finds nothing missing.
+                let report = try await fixture.assembled.reconciler().run(since: nil, until: nil, repair: false)
+                #expect(report.checked == 2 && report.missing.isEmpty, "\(report.text)")
 
                 // Revoked as `recops recordings revoke J-1002` does it; a second revoke finds it revoked.
                 let links = fixture.assembled.recordingLinks()

@@ -25,12 +25,22 @@ struct StoreCommandTests {
             try await sqlite.recordCall(CallRecord(callSid: callback.callSid, from: nil, to: nil, jobID: "J-1", status: .completed, startedAt: Date()))
             #expect(try await sqlite.accept(callback, at: Date()))
         }
+        // A stable link (revoked) and its opens: links in histories must open on the new store too.
+        let link = try await sqlite.link(recordingSid: String(format: "RE%032d", 1), objectKey: "recordings/a.mp3", jobID: "J-1", at: Date())
+        _ = try await sqlite.revokeLinks(recordingSids: [link.recordingSid], at: Date())
+        for answer in [LinkOpen.Answer.redirected, .revoked] {
+            try await sqlite.recordOpen(LinkOpen(at: Date(), linkID: link.id, recordingSid: link.recordingSid, objectKey: link.objectKey, jobID: "J-1",
+                                                 client: "192.0.2.1", network: "192.0.2.0/24", userAgent: "browser", session: nil, answer: answer))
+        }
         let first = try await RecopsBinary.run(["store", "copy", "--from", directory.path], environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.contains("copied 3 of 3 recordings and 3 of 3 calls"), "\(first.stdout)")
+        #expect(first.stdout.contains("copied 3 of 3 recordings, 3 of 3 calls, 1 of 1 stable links and 2 of 2 link opens"), "\(first.stdout)")
         let second = try await RecopsBinary.run(["store", "copy", "--from", directory.path], environment: environment)
-        #expect(second.status == 0 && second.stdout.contains("copied 0 of 3 recordings and 0 of 3 calls") && second.stdout.contains("nothing new"), "\(second.stdout)")
+        #expect(second.status == 0 && second.stdout.contains("copied 0 of 3 recordings, 0 of 3 calls, 0 of 1 stable links and 0 of 2 link opens")
+                && second.stdout.contains("nothing new"), "\(second.stdout)")
         #expect(try await TestPostgres.integer(database, "SELECT count(*) FROM recordings WHERE state = 'received'") == 3)
+        #expect(try await TestPostgres.integer(database, "SELECT count(*) FROM recording_links WHERE revoked_at IS NOT NULL AND id = '\(link.id)'") == 1)
+        #expect(try await TestPostgres.integer(database, "SELECT count(*) FROM link_opens WHERE link_id = '\(link.id)'") == 2)
 
         // No store there: a clear error, exit 1.
         let missing = try await RecopsBinary.run(["store", "copy", "--from", directory.appendingPathComponent("nope").path], environment: environment)

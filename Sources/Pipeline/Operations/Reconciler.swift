@@ -125,7 +125,10 @@ public struct Reconciler: Sendable {
             let settings = configuration.airtable
             let history = try await airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID)?
                 .fields[settings.historyField]?.stringValue ?? ""
-            for job in jobs where !HistoryWriter.contains(history, RecordingLayout.marker(forKey: job.objectKey ?? "")) {
+            // A line links a recording by its object (presigned or public URL) or by its stable link.
+            let stable = Dictionary(try await store.links(recordingSids: jobs.map(\.recordingSid)).map { ($0.recordingSid, RecordingLink.pathPrefix + $0.id) }) { $1 }
+            for job in jobs where !HistoryWriter.contains(history, RecordingLayout.marker(forKey: job.objectKey ?? ""))
+                && !(stable[job.recordingSid].map { HistoryWriter.contains(history, $0) } ?? false) {
                 var finding = Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: jobID, problem: .notLinked,
                                       detail: "no line for \(job.objectKey ?? "?") in \(jobID)'s \(settings.historyField)")
                 if repair { finding.queued = try await store.requeue(job.recordingSid, as: .stored, at: now()) }
