@@ -69,7 +69,7 @@ struct ValidateCommand: ParsableCommand {
             var report: [String: JSONValue] = ["valid": .bool(valid), "diagnostics": .array(items)]
             if let estimate {
                 var line: [String: JSONValue] = [
-                    "line": .number(Double(estimate.line)), "url": .number(Double(estimate.url)), "presigned": .bool(estimate.presigned),
+                    "line": .number(Double(estimate.line)), "url": .number(Double(estimate.url)), "presigned": .bool(estimate.presigned), "links": .string(estimate.links.rawValue),
                     "lines_per_field": .number(Double(estimate.linesPerField)),
                 ]
                 if let withToken = estimate.lineWithSessionToken, let urlWithToken = estimate.urlWithSessionToken {

@@ -75,6 +75,19 @@ import Testing
         #expect(diagnostics.first?["line"] == .number(73))
     }
 
+    /// A stable line holds `{app.url}/r/` and a 24-character id: no signature, no key, no token.
+    @Test func aStableLineIsItsTemplateAndAShortLink() async throws {
+        let run = try await Self.validate(line: Self.projectLine.replacingOccurrences(of: "{url}", with: "{url}\"\n  links: \"stable"))
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let estimate = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(run.stdout.utf8))["history_line"])
+        let url = (Self.environment["APP_URL"] ?? "").count + "/r/".count + 24
+        #expect(estimate["links"] == .string("stable") && estimate["presigned"] == .bool(false))
+        #expect(estimate["url"] == .number(Double(url)))
+        let literal = Self.projectLine.count - "{timestamp}".count - "{url}".count
+        #expect(estimate["line"] == .number(Double(literal + "2026-01-01 23:59:59".count + url)))
+        #expect(estimate["url_with_session_token"] == nil || estimate["url_with_session_token"] == .null)
+    }
+
     /// A line the field could never hold is an error; one it holds only a few of is a warning.
     /// A wider key lengthens the URL as it would the real one.
     @Test func linesTooLongForTheFieldAreCaught() async throws {
