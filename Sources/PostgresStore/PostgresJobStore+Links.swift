@@ -64,6 +64,13 @@ extension PostgresJobStore {
         }
     }
 
+    public func distinctRecordingsOpened(client: String, from: Date, to: Date) async throws -> Int {
+        Int(try await query("count link opens", """
+            SELECT count(DISTINCT recording_sid) FROM link_opens
+            WHERE client = \(client) AND at >= \(from.timeIntervalSince1970) AND at <= \(to.timeIntervalSince1970) AND answer = 'redirected'
+            """).first?.decode(Int64.self) ?? 0)
+    }
+
     public func networkSeen(_ network: String, before date: Date) async throws -> (network: Bool, any: Bool) {
         let cut = date.timeIntervalSince1970
         let row = try await query("read link networks", """

@@ -62,6 +62,14 @@ extension SQLiteJobStore {
         }
     }
 
+    public func distinctRecordingsOpened(client: String, from: Date, to: Date) async throws -> Int {
+        try await read("count link opens") { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(DISTINCT recording_sid) FROM link_opens WHERE client = ? AND at >= ? AND at <= ? AND answer = 'redirected'
+                """, arguments: [client, from.timeIntervalSince1970, to.timeIntervalSince1970]) ?? 0
+        }
+    }
+
     public func networkSeen(_ network: String, before date: Date) async throws -> (network: Bool, any: Bool) {
         try await read("read link networks") { db in
             let cut = date.timeIntervalSince1970

@@ -358,10 +358,15 @@ import Twilio
         #expect(try await store.opens(from: .distantPast, to: .distantFuture, jobID: nil, client: "10.0.0.1", limit: 100).count == 2)
         #expect(try await store.opens(from: Self.start.addingTimeInterval(15), to: Self.start.addingTimeInterval(30), jobID: nil, client: nil, limit: 100).count == 2)
         #expect(try await store.opens(from: .distantPast, to: .distantFuture, jobID: nil, client: nil, limit: 1).count == 1)
+        try await store.recordOpen(LinkOpen(at: Self.start.addingTimeInterval(40), linkID: "x", recordingSid: "RE2", objectKey: "recordings/b.mp3", jobID: "J-1",
+                                            client: "10.0.0.1", network: "10.0.0.0/24", userAgent: "", session: nil, answer: .redirected))
+        #expect(try await store.distinctRecordingsOpened(client: "10.0.0.1", from: Self.start, to: Self.start.addingTimeInterval(100)) == 2)
+        #expect(try await store.distinctRecordingsOpened(client: "10.0.0.1", from: Self.start.addingTimeInterval(11), to: Self.start.addingTimeInterval(100)) == 1)
+        #expect(try await store.distinctRecordingsOpened(client: "192.0.2.1", from: Self.start, to: Self.start.addingTimeInterval(100)) == 0, "a revoked answer opened nothing")
         #expect(try await store.networkSeen("192.0.2.0/24", before: Self.start.addingTimeInterval(30)) == (false, true))
         #expect(try await store.networkSeen("192.0.2.0/24", before: Self.start.addingTimeInterval(31)) == (true, true))
         #expect(try await store.pruneOpens(before: Self.start.addingTimeInterval(25)) == 2)
-        #expect(try await store.opens(from: .distantPast, to: .distantFuture, jobID: nil, client: nil, limit: 100).map(\.answer) == [.revoked, .throttled])
+        #expect(try await store.opens(from: .distantPast, to: .distantFuture, jobID: nil, client: nil, limit: 100).map(\.answer) == [.revoked, .redirected, .throttled])
     }
 
     /// The reads status, reconcile and `/ops` use, and a person's changes.

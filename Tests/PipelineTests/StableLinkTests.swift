@@ -201,6 +201,9 @@ import Transport
                 let form = String(decoding: asked.body, as: UTF8.self)
                 #expect(form.contains("<input type=\"hidden\" name=\"next\" value=\"/r/\(id)\">"))
                 #expect(asked.header("Location") == nil)
+                // An id no link has gets the same form: before sign-in nothing tells them apart.
+                let unknown = try await Self.get(fixture.appURL + "/r/" + RecordingLink.newID())
+                #expect(unknown.status == 401 && String(decoding: unknown.body, as: UTF8.self).contains("Sign in to open this recording."))
 
                 // Signing in with the form sends the browser back to the link, never elsewhere.
                 let signIn = try await AsyncHTTPClientTransport().send(HTTPRequest(
@@ -221,7 +224,7 @@ import Transport
                 #expect(opened.status == 302)
                 #expect(try await Self.get(link, headers: [(name: "Authorization", value: "Bearer \(token)")]).status == 302)
                 let opens = try await fixture.store.opens(from: .distantPast, to: .distantFuture, jobID: "J-1001", client: nil, limit: 10)
-                #expect(opens.map(\.answer) == [.loginRequired, .redirected, .redirected])
+                #expect(opens.map(\.answer) == [.loginRequired, .redirected, .redirected], "the unknown id's open has no job")
                 #expect(opens[1].session?.count == 12 && !session.contains(opens[1].session!), "the audit keeps a digest of the session, never the cookie")
                 #expect(opens[0].session == nil && opens[2].session == nil)
             }
@@ -250,6 +253,8 @@ import Transport
                 #expect(try await Self.get(links[0], headers: proxied).status == 302)
                 let throttled = try await Self.get(links[0], headers: proxied)
                 #expect(throttled.status == 429 && throttled.header("Retry-After") != nil)
+                // Refused again: answered, counted, but not written to the audit a second time.
+                #expect(try await Self.get(links[1], headers: proxied).status == 429)
                 // Another client is not held back by the first one's opens.
                 #expect(try await Self.get(links[0], headers: [(name: "X-Forwarded-For", value: "198.51.100.7")]).status == 302)
 
@@ -266,7 +271,8 @@ import Transport
                 #expect(network["message"]?.stringValue?.contains("198.51.100.0/24") == true)
 
                 let summary = try await fixture.assembled.accessAudit().summary(from: .distantPast, to: .distantFuture, jobID: nil)
-                #expect(summary.opens == 6 && summary.refused == 1)
+                #expect(summary.opens == 6 && summary.refused == 1, "one throttled open in the audit, the second only in the metrics")
+                #expect(fixture.metrics.text().contains(#"recops_link_opens_total{answer="throttled"} 2"#))
                 #expect(summary.bursts.map(\.client) == ["203.0.113.9"] && summary.bursts.first?.recordings == 3)
                 #expect(summary.newNetworks.map(\.network) == ["198.51.100.0/24"])
                 #expect(summary.recordings.first?.opens == 3 && summary.recordings.first?.clients == 2)

@@ -23,8 +23,7 @@ struct AccessPatterns: Sendable {
 
     func check(_ open: LinkOpen) async {
         do {
-            let recent = try await store.opens(from: open.at.addingTimeInterval(-3600), to: open.at, jobID: nil, client: open.client, limit: 10_000)
-            let distinct = Set(recent.filter { $0.answer == .redirected }.compactMap(\.recordingSid)).count
+            let distinct = try await store.distinctRecordingsOpened(client: open.client, from: open.at.addingTimeInterval(-3600), to: open.at)
             if distinct > threshold, once("burst " + open.client, at: open.at) {
                 await alerts.raise(.linkBurst, "\(open.client) opened \(distinct) distinct recordings in the last hour (more than \(threshold))",
                                    details: ["client": open.client, "recordings": "\(distinct)"])

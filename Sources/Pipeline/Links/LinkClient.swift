@@ -61,20 +61,28 @@ final class LinkThrottle: Sendable {
         self.perMinute = perMinute
     }
 
-    /// Takes one open for `client`: nil when allowed, else the seconds until its window ends.
-    func take(_ client: String, now: Date) -> Int? {
+    enum Decision: Equatable {
+        case allowed
+        /// `wait`: seconds until the window ends; `first`: the first refusal of this window.
+        case refused(wait: Int, first: Bool)
+    }
+
+    /// Takes one open for `client`.
+    func take(_ client: String, now: Date) -> Decision {
         windows.withLock { windows in
             if let window = windows[client], now.timeIntervalSince(window.start) < 60 {
-                guard window.count < perMinute else { return max(1, Int((60 - now.timeIntervalSince(window.start)).rounded(.up))) }
                 windows[client]!.count += 1
-                return nil
+                guard window.count < perMinute else {
+                    return .refused(wait: max(1, Int((60 - now.timeIntervalSince(window.start)).rounded(.up))), first: window.count == perMinute)
+                }
+                return .allowed
             }
             if windows.count >= Self.maxClients {
                 windows = windows.filter { now.timeIntervalSince($0.value.start) < 60 }
                 if windows.count >= Self.maxClients, let oldest = windows.min(by: { $0.value.start < $1.value.start })?.key { windows[oldest] = nil }
             }
             windows[client] = (now, 1)
-            return nil
+            return .allowed
         }
     }
 }

@@ -57,9 +57,13 @@ public struct LinkRoutes: Sendable {
         let session = ops.sessionID(request).flatMap { ops.sessions.isValid($0, now: at) ? String(OpsSessions.digest($0).prefix(12)) : nil }
         var open = LinkOpen(at: at, linkID: nil, recordingSid: nil, objectKey: nil, jobID: nil, client: client.address, network: client.network,
                             userAgent: userAgent, session: session, answer: .unknown)
-        if let wait = throttle.take(client.address, now: at) {
+        switch throttle.take(client.address, now: at) {
+        case .allowed:
+            break
+        case .refused(let wait, let first):
+            // Recorded once a window per client: a flood must not become a flood of audit rows.
             open.answer = .throttled
-            _ = await record(open)
+            if first { _ = await record(open) } else { metrics.linkOpen(.throttled) }
             var response = Self.page(.tooManyRequests, title: "Too many recordings opened", text: "This address opened too many recording links in a minute. Try again in \(wait) s.")
             response.headers[.retryAfter] = String(wait)
             return response
@@ -71,44 +75,53 @@ public struct LinkRoutes: Sendable {
             logger.error("stable link: the store cannot be read: \(Redaction.message(error))")
             return Self.unavailable
         }
-        guard let link else {
-            // The work of a known link, for a key that does not exist: the same time either way.
-            _ = try? await s3.presignedGetURL(bucket: configuration.bucket, key: "recordings/" + RecordingLink.newID(), expires: configuration.links.redirectTTL)
-            _ = await record(open)
-            return Self.gone
+        if let link {
+            open.linkID = link.id
+            open.recordingSid = link.recordingSid
+            open.objectKey = link.objectKey
+            open.jobID = link.jobID
         }
-        open.linkID = link.id
-        open.recordingSid = link.recordingSid
-        open.objectKey = link.objectKey
-        open.jobID = link.jobID
-        if link.revokedAt != nil {
-            open.answer = .revoked
-        } else if let maxAge = configuration.links.maxAge, at.timeIntervalSince(link.createdAt) >= maxAge {
-            open.answer = .expired
-        } else if configuration.links.access == .login, !ops.isAuthorized(request) {
+        // Under `login`, the sign-in comes before any judgement of the id: the form for every id,
+        // known or not, so an unauthenticated client learns nothing about which exist.
+        if configuration.links.access == .login, !ops.isAuthorized(request) {
             open.answer = .loginRequired
             _ = await record(open)
+            let next = RecordingLink.isWellFormed(id[...]) ? RecordingLink.pathPrefix + id : nil
             return OpsRoutes.html(OpsPage.login(error: ops.adminToken == nil ? "Sign-in is off on this service (no RECOPS_ADMIN_TOKEN): no one can open this link." : "Sign in to open this recording.",
-                                                next: RecordingLink.pathPrefix + link.id), status: .unauthorized)
-        } else {
-            let url: URL
-            do {
-                url = try await s3.presignedGetURL(bucket: configuration.bucket, key: link.objectKey, expires: configuration.links.redirectTTL)
-            } catch {
-                open.answer = .failed
-                _ = await record(open)
-                logger.error("stable link: no URL could be signed: \(Redaction.message(error))", metadata: ["recording_sid": "\(link.recordingSid)"])
-                return Self.unavailable
-            }
-            open.answer = .redirected
-            guard await record(open) else { return Self.unavailable }
-            logger.info("stable link opened", metadata: ["recording_sid": "\(link.recordingSid)", "client": "\(client.address)"])
-            let recorded = open
-            Task { await patterns.check(recorded) }
-            return OpsRoutes.secured(Response(status: .found, headers: [.location: url.absoluteString, .cacheControl: "no-store"]))
+                                                next: next), status: .unauthorized)
         }
-        _ = await record(open)
-        return Self.gone
+        // Every answer does the same work (a URL signed, an audit row, the pattern check), for a
+        // decoy key when there is no live link: the time taken never tells a known id from another.
+        let signed: URL?
+        do {
+            signed = try await s3.presignedGetURL(bucket: configuration.bucket, key: link?.objectKey ?? "recordings/" + RecordingLink.newID(),
+                                                  expires: configuration.links.redirectTTL)
+        } catch {
+            logger.error("stable link: no URL could be signed: \(Redaction.message(error))")
+            signed = nil
+        }
+        if let link {
+            if link.revokedAt != nil {
+                open.answer = .revoked
+            } else if let maxAge = configuration.links.maxAge, at.timeIntervalSince(link.createdAt) >= maxAge {
+                open.answer = .expired
+            } else {
+                open.answer = signed == nil ? .failed : .redirected
+            }
+        }
+        let recorded = await record(open)
+        logger.info("stable link opened", metadata: ["answer": "\(open.answer.rawValue)", "recording_sid": "\(open.recordingSid ?? "-")", "client": "\(client.address)"])
+        let checked = open
+        Task { await patterns.check(checked) }
+        switch open.answer {
+        case .redirected:
+            guard recorded, let signed else { return Self.unavailable }
+            return OpsRoutes.secured(Response(status: .found, headers: [.location: signed.absoluteString, .cacheControl: "no-store"]))
+        case .failed:
+            return Self.unavailable
+        default:
+            return Self.gone
+        }
     }
 
     /// Writes the open; false (logged) when the store refused it.

@@ -118,6 +118,9 @@ public protocol LinkStore: Sendable {
     func recordOpen(_ open: LinkOpen) async throws
     /// Opens between `from` and `to`, optionally of one job or one client, oldest first, at most `limit`.
     func opens(from: Date, to: Date, jobID: String?, client: String?, limit: Int) async throws -> [LinkOpen]
+    /// How many distinct recordings `client` opened (answered with the recording) in `from`…`to`:
+    /// one indexed count, cheap enough to run after every open.
+    func distinctRecordingsOpened(client: String, from: Date, to: Date) async throws -> Int
     /// Whether any open from `network` happened before `date` (and whether any open at all did).
     func networkSeen(_ network: String, before date: Date) async throws -> (network: Bool, any: Bool)
     /// Deletes opens older than `date` (`audit.retention`); returns how many.
