@@ -128,6 +128,7 @@ import Transport
                 let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(adjust: {
                     $0.history.links = .stable
                     $0.links.maxAge = 30 * 86_400
+                    $0.links.auditRetention = 10 * 86_400
                 }), clock: clock)
                 let (kept, _) = try await fixture.recordedCall(job: "J-1001")
                 let (revoked, _) = try await fixture.recordedCall(job: "J-1002")
@@ -179,6 +180,10 @@ import Transport
                 #expect(json.count == 2 && json[0]["recording_sid"] as? String == kept && json[0]["user_agent"] as? String == "office-browser/1.0")
                 #expect(AccessAudit.render(opens: listed, format: .text).contains("127.0.0.1"))
                 #expect(fixture.metrics.text().contains(#"recops_link_opens_total{answer="unknown"} 2"#))
+
+                // audit.retention: the sweep deletes opens older than it (here 10 days; five are 31 days old).
+                await fixture.pipeline.sweep.run()
+                #expect(try await fixture.store.opens(from: .distantPast, to: .distantFuture, jobID: nil, client: nil, limit: 100).map(\.answer) == [.expired])
             }
         }
     }
@@ -227,6 +232,15 @@ import Transport
                 #expect(opens.map(\.answer) == [.loginRequired, .redirected, .redirected], "the unknown id's open has no job")
                 #expect(opens[1].session?.count == 12 && !session.contains(opens[1].session!), "the audit keeps a digest of the session, never the cookie")
                 #expect(opens[0].session == nil && opens[2].session == nil)
+
+                // The operations page shows the latest opens and the recordings opened most.
+                let page = try await Self.get(fixture.appURL + "/ops", headers: [(name: "Authorization", value: "Bearer \(token)")])
+                let html = String(decoding: page.body, as: UTF8.self)
+                #expect(html.contains("<caption>Latest opens of stable links, last 24 hours, newest first</caption>"))
+                #expect(html.contains("<td>login_required</td>") && html.contains("<td>redirected</td>"))
+                #expect(html.contains("<caption>Recordings opened most, last 7 days</caption>"))
+                let sid = try #require(opens[1].recordingSid)
+                #expect(html.contains("<td>\(sid)</td><td>J-1001</td><td>2</td><td>1</td>"), "\(html.suffix(1500))")
             }
         }
     }

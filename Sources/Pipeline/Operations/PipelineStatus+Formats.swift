@@ -26,6 +26,9 @@ extension PipelineStatus {
             lines.append("Access keys: " + (keys.isEmpty ? "none" : keys.map { "\($0.id) \($0.active ? "active" : "inactive"), \($0.ageDays) days old" }.joined(separator: "; ")))
         case .failure(let error): lines.append("Access keys: unknown (\(error))")
         }
+        let granted = latestOpens.filter { $0.answer == .redirected }.count
+        lines.append("Stable-link opens: latest \(latestOpens.count) in 24 h (\(granted) answered with the recording)"
+            + (busiestRecordings.first.map { "; opened most in 7 days: \($0.recordingSid) (\($0.opens) opens by \($0.clients) clients)" } ?? ""))
         lines.append("Signing with: " + (signingKeys.isEmpty ? "no replica has reported" : signingKeys.map {
             "\($0.owner): \($0.accessKeyID) from \($0.source), seen \(Self.age(Int($0.age))) ago"
                 + ($0.expiration.map { " (expires \(ISO8601DateFormatter().string(from: $0)))" } ?? "")
