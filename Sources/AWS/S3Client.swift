@@ -141,33 +141,12 @@ public struct S3Client: Sendable {
     public func lifecycle(_ bucket: String) async throws -> [S3.LifecycleRule]? {
         guard let xml = try await optionalXML("GetBucketLifecycleConfiguration", bucket: bucket, subresource: "lifecycle",
                                               absent: ["NoSuchLifecycleConfiguration"]) else { return nil }
-        return xml.children("Rule").map { rule in
-            // The prefix may sit in Filter, Filter/And, or (legacy) on the rule itself.
-            let prefix = rule["Filter", "Prefix"] ?? rule.child("Filter")?.child("And")?["Prefix"] ?? rule["Prefix"] ?? ""
-            return S3.LifecycleRule(
-                id: rule["ID"] ?? "",
-                prefix: prefix,
-                enabled: rule["Status"] == "Enabled",
-                transitions: rule.children("Transition").compactMap { transition in
-                    guard let days = transition["Days"].flatMap(Int.init), let storageClass = transition["StorageClass"] else { return nil }
-                    return S3.LifecycleRule.Transition(days: days, storageClass: storageClass)
-                },
-                expirationDays: rule["Expiration", "Days"].flatMap(Int.init))
-        }
+        return S3.LifecycleRule.rules(from: xml)
     }
 
     public func putLifecycle(_ bucket: String, _ rules: [S3.LifecycleRule]) async throws {
-        let body = rules.map { rule in
-            var xml = "<Rule><ID>\(XMLNode.escape(rule.id))</ID><Filter><Prefix>\(XMLNode.escape(rule.prefix))</Prefix></Filter>"
-            xml += "<Status>\(rule.enabled ? "Enabled" : "Disabled")</Status>"
-            for transition in rule.transitions {
-                xml += "<Transition><Days>\(transition.days)</Days><StorageClass>\(transition.storageClass)</StorageClass></Transition>"
-            }
-            if let days = rule.expirationDays { xml += "<Expiration><Days>\(days)</Days></Expiration>" }
-            return xml + "</Rule>"
-        }.joined()
         try await putXML("PutBucketLifecycleConfiguration", bucket: bucket, subresource: "lifecycle",
-                         xml: "<LifecycleConfiguration \(Self.xmlns)>\(body)</LifecycleConfiguration>")
+                         xml: S3.LifecycleRule.configuration(rules, xmlns: Self.xmlns))
     }
 
     public func deleteLifecycle(_ bucket: String) async throws {

@@ -32,6 +32,8 @@ public enum S3 {
         public var enabled: Bool
         public var transitions: [Transition]
         public var expirationDays: Int?
+        /// `ObjectSizeGreaterThan` in the rule's filter, bytes.
+        public var minObjectSize: Int?
 
         public struct Transition: Sendable, Equatable {
             public var days: Int
@@ -43,7 +45,8 @@ public enum S3 {
             }
         }
 
-        public init(id: String, prefix: String, enabled: Bool = true, transitions: [Transition] = [], expirationDays: Int? = nil) {
+        public init(id: String, prefix: String, enabled: Bool = true, transitions: [Transition] = [], expirationDays: Int? = nil, minObjectSize: Int? = nil) {
+            self.minObjectSize = minObjectSize
             self.id = id
             self.prefix = prefix
             self.enabled = enabled

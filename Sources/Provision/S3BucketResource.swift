@@ -34,6 +34,8 @@ public struct S3BucketResource: Resource {
             public var enabled: Bool
             public var transitions: [Transition]
             public var expirationDays: Int?
+            /// Only objects larger than this (bytes); nil: every size.
+            public var minObjectSize: Int?
 
             public struct Transition: Equatable, Codable, Sendable, Hashable {
                 public var days: Int
@@ -69,7 +71,7 @@ public struct S3BucketResource: Resource {
                 rules.map {
                     State.LifecycleRule(id: $0.id, prefix: $0.prefix, enabled: true,
                                         transitions: ($0.transitions ?? []).map { .init(days: $0.days, storageClass: $0.storageClass) },
-                                        expirationDays: $0.expirationDays)
+                                        expirationDays: $0.expirationDays, minObjectSize: $0.minObjectSize)
                 }.sorted { $0.id < $1.id }
             },
             versioning: spec.versioning)
@@ -106,7 +108,7 @@ public struct S3BucketResource: Resource {
             lifecycle: (try await lifecycle ?? []).map {
                 State.LifecycleRule(id: $0.id, prefix: $0.prefix, enabled: $0.enabled,
                                     transitions: $0.transitions.map { .init(days: $0.days, storageClass: $0.storageClass) },
-                                    expirationDays: $0.expirationDays)
+                                    expirationDays: $0.expirationDays, minObjectSize: $0.minObjectSize)
             }.sorted { $0.id < $1.id },
             versioning: try await versioning == "Enabled")
     }
@@ -160,7 +162,7 @@ public struct S3BucketResource: Resource {
                 try await s3.putLifecycle(name, rules.map {
                     S3.LifecycleRule(id: $0.id, prefix: $0.prefix, enabled: $0.enabled,
                                      transitions: $0.transitions.map { .init(days: $0.days, storageClass: $0.storageClass) },
-                                     expirationDays: $0.expirationDays)
+                                     expirationDays: $0.expirationDays, minObjectSize: $0.minObjectSize)
                 })
             } else if !isNew {
                 try await s3.deleteLifecycle(name)

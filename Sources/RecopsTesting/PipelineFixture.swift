@@ -119,15 +119,17 @@ public final class PipelineFixture: Sendable {
     /// moto cannot evaluate policy conditions: it treats the conditions of the two Deny
     /// statements as matching every request and would refuse every object write. The fixture
     /// turns them off; they are tested as documents (ProvisionTests).
+    /// It also drops what moto cannot hold (MotoGaps).
     public static func motoCompatible(_ spec: inout Spec) {
         spec.bucket?.policy.denyInsecureTransport = false
         spec.bucket?.policy.denyPublicAcls = false
+        MotoGaps.lifecycle(&spec)
     }
 
     /// The same two changes in the spec's text, for a test that hands the file to the binary.
     /// Throws when the wording they replace is gone, rather than silently changing nothing.
     public static func motoCompatible(text: String) throws -> String {
-        var text = text
+        var text = try MotoGaps.lifecycle(text: text)
         for setting in ["deny_insecure_transport", "deny_public_acls"] {
             guard let range = text.range(of: "\(setting): true") else { throw WordingDrifted(description: "the spec no longer says '\(setting): true'") }
             text.replaceSubrange(range, with: "\(setting): false")

@@ -23,7 +23,8 @@ public struct ProvisionFixture: Sendable {
         self.moto = moto
         let text = edit(try String(contentsOfFile: Self.specPath, encoding: .utf8))
         let result = SpecLoader(environment: ["S3_BUCKET": Self.bucket]).validate(yaml: text, file: "infra/policy.yaml", parts: [.aws])
-        guard let loaded = result.loaded else { throw SpecError(diagnostics: result.diagnostics) }
+        guard var loaded = result.loaded else { throw SpecError(diagnostics: result.diagnostics) }
+        MotoGaps.lifecycle(&loaded.spec)
         self.loaded = loaded
         counter = CountingTransport(AsyncHTTPClientTransport())
         aws = moto.client(credentials: credentials, transport: counter)

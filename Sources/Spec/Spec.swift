@@ -61,6 +61,8 @@ public struct Spec: Sendable, Equatable, Codable {
             public var prefix: String
             public var transitions: [Transition]?
             public var expirationDays: Int?
+            /// Only objects larger than this many bytes (S3's `ObjectSizeGreaterThan`).
+            public var minObjectSize: Int?
 
             public struct Transition: Sendable, Equatable, Codable {
                 public var days: Int

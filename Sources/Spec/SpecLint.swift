@@ -51,6 +51,10 @@ struct SpecLint {
         checkLifecycle(bucket.lifecycle ?? [])
     }
 
+    /// Storage classes that bill an object as at least 128 KiB.
+    static let smallObjectClasses: Set<String> = ["STANDARD_IA", "ONEZONE_IA"]
+    static let smallObjectBytes = 128 * 1024
+
     private mutating func checkLifecycle(_ rules: [Spec.Bucket.LifecycleRule]) {
         var seen: [String: Int] = [:]
         for (index, rule) in rules.enumerated() {
@@ -74,6 +78,9 @@ struct SpecLint {
                     error("\(tPath).days", "transition days must be greater than 0, not \(transition.days)")
                 } else if ["STANDARD_IA", "ONEZONE_IA"].contains(transition.storageClass), transition.days < 30 {
                     error("\(tPath).days", "S3 requires objects to be at least 30 days old before moving to \(transition.storageClass); \(transition.days) would be rejected")
+                }
+                if Self.smallObjectClasses.contains(transition.storageClass), (rule.minObjectSize ?? 0) < Self.smallObjectBytes {
+                    warning("\(tPath).storage_class", "\(transition.storageClass) bills every object as at least 128 KiB (and 30 days): a 32 kbps recording under about 33 s is smaller, so moving it costs more than it saves, and since September 2024 S3 skips objects under 128 KiB by default anyway. Add min_object_size: \(Self.smallObjectBytes) to rule '\(rule.id)', or move to INTELLIGENT_TIERING, which leaves small objects alone")
                 }
                 if !classes.insert(transition.storageClass).inserted {
                     error("\(tPath).storage_class", "rule '\(rule.id)' transitions to \(transition.storageClass) twice")

@@ -74,6 +74,7 @@ extension Schema {
                 .required("storage_class", .string("target storage class", values: storageClasses)),
             ]))),
             .optional("expiration_days", .integer("days after creation when objects are deleted")),
+            .optional("min_object_size", .integer("the rule applies only to objects larger than this many bytes (S3's ObjectSizeGreaterThan); 131072 keeps recordings under 128 KiB, which STANDARD_IA and ONEZONE_IA bill as 128 KiB, where they are", minimum: 0, maximum: 5_497_558_138_880)),
         ]))),
     ])
 

@@ -33,9 +33,17 @@ import Transport
             #expect(try await s3.policy(bucket) == nil)
 
             #expect(try await s3.lifecycle(bucket) == nil)
-            let rules = [S3.LifecycleRule(id: "Retention", prefix: "recordings/", transitions: [.init(days: 90, storageClass: "STANDARD_IA")], expirationDays: 365)]
+            let rules = [S3.LifecycleRule(id: "Retention", prefix: "recordings/", transitions: [.init(days: 90, storageClass: "STANDARD_IA")], expirationDays: 365,
+                                          minObjectSize: 131_072),
+                         S3.LifecycleRule(id: "Scratch", prefix: "tmp/", expirationDays: 7)]
             try await s3.putLifecycle(bucket, rules)
-            #expect(try await s3.lifecycle(bucket) == rules)
+            // moto 5.2.1 accepts the size filter but keeps only And's Prefix and Tags. This pins
+            // that gap (the fixtures strip the filter for moto, MotoGaps): when moto learns the
+            // filter this fails, and the stripping can go. The XML itself is checked against
+            // AWS's documented shapes in S3LifecycleXMLTests.
+            var asMotoKeepsThem = rules
+            asMotoKeepsThem[0].minObjectSize = nil
+            #expect(try await s3.lifecycle(bucket) == asMotoKeepsThem)
 
             #expect(try await s3.versioning(bucket) == nil)
             try await s3.putVersioning(bucket, enabled: true)

@@ -23,6 +23,15 @@ import Transport
         var source: String { "the test's switch" }
     }
 
+    /// A pipeline on stable links with one recording of J-1001 linked: its SID, link and key.
+    static func linkedRecording(moto: MotoServer, sandbox: LocalSandbox) async throws -> (PipelineFixture, String, String, String) {
+        let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(adjust: stable))
+        let (sid, _) = try await fixture.recordedCall(job: "J-1001")
+        _ = try await fixture.settle(expecting: 1)
+        let link = try #require(try PipelineFixture.urlLines(try await fixture.history("J-1001")).first)
+        return (fixture, sid, link, try #require(try await fixture.store.job(sid)?.objectKey))
+    }
+
     static func get(_ url: String, headers: [(name: String, value: String)] = []) async throws -> HTTPResponse {
         try await AsyncHTTPClientTransport().send(HTTPRequest(method: "GET", url: URL(string: url)!, headers: headers))
     }
@@ -305,11 +314,7 @@ import Transport
     @Test func aPersonOpensAStableLinkInChromiumAndGetsTheMP3() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(adjust: StableLinkTests.stable))
-                let (sid, _) = try await fixture.recordedCall(job: "J-1001")
-                _ = try await fixture.settle(expecting: 1)
-                let link = try #require(try PipelineFixture.urlLines(try await fixture.history("J-1001")).first)
-                let key = try #require(try await fixture.store.job(sid)?.objectKey)
+                let (fixture, sid, link, key) = try await StableLinkTests.linkedRecording(moto: moto, sandbox: sandbox)
 
                 let dom = try await Chromium.dumpDOM(URL(string: link)!)
                 // Chromium's own media page: the redirect was followed and the answer was audio/mpeg.
@@ -345,11 +350,7 @@ import Transport
     @Test func readsThroughLinksAreJoinedToTheirOpensAndTheOthersStandOut() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with { sandbox in
-                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(adjust: StableLinkTests.stable))
-                let (sid, _) = try await fixture.recordedCall(job: "J-1001")
-                _ = try await fixture.settle(expecting: 1)
-                let link = try #require(try PipelineFixture.urlLines(try await fixture.history("J-1001")).first)
-                let key = try #require(try await fixture.store.job(sid)?.objectKey)
+                let (fixture, sid, link, key) = try await StableLinkTests.linkedRecording(moto: moto, sandbox: sandbox)
                 #expect(try await StableLinkTests.get(link).status == 302)
                 let opened = fixture.clock.now()
 

@@ -10,31 +10,43 @@ import Testing
         moto.environment().merging(["S3_BUCKET": "acme-call-recordings", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { $1 }
     }
 
+    /// A directory laid out like a checkout, its `infra/policy.yaml` the project's spec less what
+    /// moto cannot hold (MotoGaps): the commands find the spec where a user's CI would.
+    static func checkout() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recops-drift-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("infra"), withIntermediateDirectories: true)
+        let text = try MotoGaps.lifecycle(text: try String(contentsOfFile: ProvisionFixture.specPath, encoding: .utf8))
+        try text.write(to: directory.appendingPathComponent("infra/policy.yaml"), atomically: true, encoding: .utf8)
+        return directory
+    }
+
     @Test func planApplyVerifyExitCodes() async throws {
         try await MotoServer.with { moto in
             let env = Self.environment(moto)
-            let plan = try await RecopsBinary.run(["plan", "--only", "aws"], environment: env)
+            let checkout = try Self.checkout()
+            defer { try? FileManager.default.removeItem(at: checkout) }
+            let plan = try await RecopsBinary.run(["plan", "--only", "aws"], environment: env, in: checkout)
             #expect(plan.status == 2, "\(plan.stderr)")
             #expect(plan.stdout.contains("+ s3.bucket/acme-call-recordings"))
             #expect(plan.stdout.hasSuffix("Plan: 3 to create, 0 to update\n"))
 
-            let refused = try await RecopsBinary.run(["apply", "--only", "aws"], environment: env)
+            let refused = try await RecopsBinary.run(["apply", "--only", "aws"], environment: env, in: checkout)
             #expect(refused.status == 1)
             #expect(refused.stderr.contains("refusing to change anything without a terminal"))
-            #expect(try await RecopsBinary.run(["plan", "--only", "aws"], environment: env).status == 2)
+            #expect(try await RecopsBinary.run(["plan", "--only", "aws"], environment: env, in: checkout).status == 2)
 
-            let apply = try await RecopsBinary.run(["apply", "--only", "aws", "--auto-approve"], environment: env)
+            let apply = try await RecopsBinary.run(["apply", "--only", "aws", "--auto-approve"], environment: env, in: checkout)
             #expect(apply.status == 0, "\(apply.stderr)")
             #expect(apply.stdout.contains("Apply complete: 3 resources changed."))
-            #expect(try await RecopsBinary.run(["apply", "--only", "aws", "--auto-approve"], environment: env).stdout.contains("No changes"))
+            #expect(try await RecopsBinary.run(["apply", "--only", "aws", "--auto-approve"], environment: env, in: checkout).stdout.contains("No changes"))
 
-            let verify = try await RecopsBinary.run(["verify", "--only", "aws"], environment: env)
+            let verify = try await RecopsBinary.run(["verify", "--only", "aws"], environment: env, in: checkout)
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
             #expect(verify.stdout.hasPrefix("In sync: 3 resources match the spec. (16 requests,"))
 
             try await AWSCLI(moto: moto).run(["s3api", "put-bucket-encryption", "--bucket", "acme-call-recordings", "--server-side-encryption-configuration",
                                         #"{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms"}}]}"#])
-            let drift = try await RecopsBinary.run(["verify", "--only", "aws", "--format", "json"], environment: env)
+            let drift = try await RecopsBinary.run(["verify", "--only", "aws", "--format", "json"], environment: env, in: checkout)
             #expect(drift.status == 2)
             let report = try JSONDecoder().decode(JSONValue.self, from: Data(drift.stdout.utf8))
             #expect(report["status"] == .string("drift"))
@@ -47,11 +59,11 @@ import Testing
             #expect(finding["actual"] == .string("aws:kms"))
             #expect(finding["fixable_by_apply"] == .bool(true))
 
-            let github = try await RecopsBinary.run(["verify", "--only", "aws", "--format", "github"], environment: env)
+            let github = try await RecopsBinary.run(["verify", "--only", "aws", "--format", "github"], environment: env, in: checkout)
             #expect(github.stdout.hasPrefix("::error file=infra/policy.yaml,line=15,col="))
 
             moto.process.killNow()
-            let down = try await RecopsBinary.run(["verify", "--only", "aws"], environment: env)
+            let down = try await RecopsBinary.run(["verify", "--only", "aws"], environment: env, in: checkout)
             #expect(down.status == 1)
             #expect(down.stdout.contains("could not check (network)"))
         }
@@ -60,16 +72,18 @@ import Testing
     @Test func applyAsksOnATerminal() async throws {
         try await MotoServer.with { moto in
             let env = Self.environment(moto)
-            let declined = try await RecopsBinary.runOnTerminal(["apply", "--only", "aws"], input: "no\n", environment: env)
+            let checkout = try Self.checkout()
+            defer { try? FileManager.default.removeItem(at: checkout) }
+            let declined = try await RecopsBinary.runOnTerminal(["apply", "--only", "aws"], input: "no\n", environment: env, in: checkout)
             #expect(declined.stdout.contains("Apply these changes? Only 'yes' is accepted:"))
             #expect(declined.stdout.contains("Cancelled; nothing was changed."))
             #expect(declined.status == 1)
-            #expect(try await RecopsBinary.run(["plan", "--only", "aws"], environment: env).status == 2)
+            #expect(try await RecopsBinary.run(["plan", "--only", "aws"], environment: env, in: checkout).status == 2)
 
-            let accepted = try await RecopsBinary.runOnTerminal(["apply", "--only", "aws"], input: "yes\n", environment: env)
+            let accepted = try await RecopsBinary.runOnTerminal(["apply", "--only", "aws"], input: "yes\n", environment: env, in: checkout)
             #expect(accepted.status == 0, "\(accepted.stdout)")
             #expect(accepted.stdout.contains("Apply complete: 3 resources changed."))
-            #expect(try await RecopsBinary.run(["plan", "--only", "aws"], environment: env).status == 0)
+            #expect(try await RecopsBinary.run(["plan", "--only", "aws"], environment: env, in: checkout).status == 0)
         }
     }
 

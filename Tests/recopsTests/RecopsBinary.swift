@@ -22,9 +22,9 @@ struct RecopsBinary {
     }
 
     /// As `run`, but on a pseudo-terminal (util-linux `script`), typing `input`: for prompts.
-    static func runOnTerminal(_ arguments: [String], input: String, environment: [String: String]) async throws -> Run {
+    static func runOnTerminal(_ arguments: [String], input: String, environment: [String: String], in directory: URL = repositoryRoot) async throws -> Run {
         let command = ([path] + arguments).map { "'\($0)'" }.joined(separator: " ")
-        return try await run(["-qec", command, "/dev/null"], environment: environment, executable: "/usr/bin/script", input: input)
+        return try await run(["-qec", command, "/dev/null"], environment: environment, in: directory, executable: "/usr/bin/script", input: input)
     }
 
     static func run(_ arguments: [String], environment: [String: String], in directory: URL = repositoryRoot,

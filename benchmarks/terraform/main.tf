@@ -64,7 +64,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "recordings" {
   rule {
     id     = "RecordingRetention"
     status = "Enabled"
-    filter { prefix = "recordings/" }
+    filter {
+      and {
+        prefix                   = "recordings/"
+        object_size_greater_than = 131072
+      }
+    }
     transition {
       days          = 90
       storage_class = "STANDARD_IA"
