@@ -77,7 +77,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "Verify", dependencies: ["Spec", "Transport", "Provision"]),
+        .target(name: "Verify", dependencies: ["Spec", "Transport", "AWS", "Twilio", "Provision"]),
         // The webhook service: routes, signature check, the job state machine, the store contract
         // (`JobStore`), the steps and the worker. No database engine and no spec: those come in
         // from the targets below.

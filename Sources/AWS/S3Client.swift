@@ -239,19 +239,26 @@ public struct S3Client: Sendable {
 
     /// Every object under `prefix`: key and size, all pages (ListObjectsV2).
     public func listObjects(bucket: String, prefix: String) async throws -> [(key: String, size: Int)] {
+        try await listObjects(bucket: bucket, prefix: prefix, limit: .max).objects
+    }
+
+    /// The objects under `prefix`, in key order, up to about `limit` (whole pages of 1,000);
+    /// `complete` is false when more were left unread.
+    public func listObjects(bucket: String, prefix: String, limit: Int) async throws -> (objects: [(key: String, size: Int)], complete: Bool) {
         var objects: [(key: String, size: Int)] = []
         var token: String?
         repeat {
+            if objects.count >= limit { return (objects, false) }
             var request = call("ListObjectsV2", "GET", bucket: bucket)
             request.query = [(name: "list-type", value: "2"), (name: "prefix", value: prefix)] + (token.map { [(name: "continuation-token", value: $0)] } ?? [])
             let response = try await aws.send(request)
-            guard let xml = XMLNode.parse(response.body) else { break }
+            guard let xml = XMLNode.parse(response.body) else { return (objects, false) }
             objects += xml.children("Contents").compactMap { item in
                 item["Key"].map { ($0, Int(item["Size"] ?? "") ?? 0) }
             }
             token = xml["IsTruncated"] == "true" ? xml["NextContinuationToken"] : nil
         } while token != nil
-        return objects
+        return (objects, true)
     }
 
     /// The object's plain (unsigned) URL: what `public_url: true` links.

@@ -21,7 +21,7 @@ extension PipelineConfiguration {
             recording: RecordingSettings(enabled: recording.enabled, channels: RecordingSettings.Channels(recording.channels),
                                          format: RecordingSettings.Format(recording.format), trim: recording.trim,
                                          statusCallbackURL: recording.statusCallback.url, statusCallbackMethod: recording.statusCallback.method,
-                                         deleteFromTwilioAfterUpload: recording.deleteFromTwilioAfterUpload),
+                                         deleteFromTwilioAfterUpload: recording.deleteFromTwilioAfterUpload, keepInTwilioDays: recording.keepInTwilioDays),
             bucket: bucket.name,
             encryption: S3.Encryption(algorithm: bucket.encryption.algorithm, kmsKeyID: bucket.encryption.kmsKeyId),
             airtable: AirtableSettings(base: airtable.base, table: airtable.table, jobIdField: airtable.jobIdField, historyField: airtable.historyField,

@@ -458,6 +458,18 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
             """).isEmpty
     }
 
+    public func queueTwilioCleanup(_ recordingSid: String, at now: Date) async throws -> Bool {
+        // One statement; the second branch reads the snapshot before the update, so a row counts once.
+        try await !query("queue Twilio clean-up", """
+            WITH queued AS (
+                UPDATE recordings SET cleanup_pending = true, attempts = 0, next_attempt_at = \(now.timeIntervalSince1970)
+                WHERE recording_sid = \(recordingSid) AND state = 'linked' AND NOT twilio_deleted AND NOT cleanup_pending RETURNING 1)
+            SELECT 1 FROM queued
+            UNION ALL
+            SELECT 1 FROM recordings WHERE recording_sid = \(recordingSid) AND state = 'linked' AND NOT twilio_deleted AND cleanup_pending
+            """).isEmpty
+    }
+
     public func takeCallsMissingRecordings(completedBefore date: Date) async throws -> [CallRecord] {
         // One statement: two replicas' sweeps never report the same call.
         var calls = try await query("take calls missing recordings", """

@@ -382,6 +382,20 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
         }
     }
 
+    public func queueTwilioCleanup(_ recordingSid: String, at now: Date) async throws -> Bool {
+        try await immediate("queue Twilio clean-up") { db in
+            // A clean-up already queued keeps its attempts and its claim.
+            try db.execute(sql: """
+                UPDATE recordings SET cleanup_pending = 1, attempts = 0, next_attempt_at = ?
+                WHERE recording_sid = ? AND state = 'linked' AND twilio_deleted = 0 AND cleanup_pending = 0
+                """, arguments: [now.timeIntervalSince1970, recordingSid])
+            if db.changesCount > 0 { return true }
+            return try Bool.fetchOne(db, sql: """
+                SELECT 1 FROM recordings WHERE recording_sid = ? AND state = 'linked' AND twilio_deleted = 0 AND cleanup_pending = 1
+                """, arguments: [recordingSid]) ?? false
+        }
+    }
+
     public func takeCallsMissingRecordings(completedBefore date: Date) async throws -> [CallRecord] {
         try await immediate("take calls missing recordings") { db in
             let rows = try Row.fetchAll(db, sql: """

@@ -124,6 +124,9 @@ public struct Spec: Sendable, Equatable, Codable {
             public var trim: String
             public var statusCallback: Webhook
             public var deleteFromTwilioAfterUpload: Bool
+            /// Twilio's copies older than this many days are reported by verify and deleted by
+            /// `reconcile --repair` once confirmed stored and linked; nil: kept as long as Twilio keeps them.
+            public var keepInTwilioDays: Int?
         }
     }
 

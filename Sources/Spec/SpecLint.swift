@@ -202,6 +202,9 @@ struct SpecLint {
             }
         }
         checkURL(twilio.recording.statusCallback.url, path: "twilio.recording.status_callback.url", underApp: true)
+        if twilio.recording.deleteFromTwilioAfterUpload, let days = twilio.recording.keepInTwilioDays {
+            warning("twilio.recording.keep_in_twilio_days", "delete_from_twilio_after_upload already deletes Twilio's copy as soon as it is stored and linked, so keep_in_twilio_days: \(days) never applies: drop one of them")
+        }
     }
 
     /// https only (http is allowed for loopback, where the sandbox runs); webhooks under app.url.

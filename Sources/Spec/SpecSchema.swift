@@ -103,6 +103,7 @@ extension Schema {
             .optional("trim", .string("silence trimming", values: ["do-not-trim", "trim-silence"], default: "do-not-trim")),
             .required("status_callback", webhook("recording status callback")),
             .optional("delete_from_twilio_after_upload", .boolean("delete Twilio's copy once the S3 object is confirmed (size and checksum) and the history line is written", default: false)),
+            .optional("keep_in_twilio_days", .integer("Twilio's copies older than this many days: verify reports them, `reconcile --repair` deletes those confirmed stored and linked", minimum: 0, maximum: 36_500)),
         ])),
     ])
 

@@ -136,6 +136,19 @@ public struct TwilioClient: Sendable {
         return try await list("ListRecordings", "\(accountPath)/Recordings.json?\(query.joined(separator: "&"))", key: "recordings")
     }
 
+    /// Recordings created more than `days` days before `now`, judged by their own creation time
+    /// (Twilio's day filter is only the first cut). A date that cannot be read is not old.
+    public func recordings(olderThanDays days: Int, now: Date) async throws -> [Twilio.Recording] {
+        let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
+        let day = DateFormatter()
+        day.locale = Locale(identifier: "en_US_POSIX")
+        day.timeZone = TimeZone(identifier: "UTC")
+        day.dateFormat = "yyyy-MM-dd"
+        return try await recordings(createdBefore: day.string(from: cutoff), pageSize: 1000).filter { recording in
+            recording.dateCreated.flatMap(Twilio.date).map { $0 < cutoff } ?? false
+        }
+    }
+
     public func deleteRecording(sid: String) async throws {
         do {
             _ = try await send("DeleteRecording", "DELETE", "\(accountPath)/Recordings/\(sid).json")

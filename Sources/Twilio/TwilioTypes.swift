@@ -2,6 +2,18 @@ import Foundation
 
 /// The parts of Twilio's resources recops reads, in the API's snake_case.
 public enum Twilio {
+    /// Twilio's dates (RFC 2822): `Tue, 10 Jan 2023 04:46:10 +0000`.
+    public static func date(_ text: String) -> Date? {
+        for format in ["EEE, dd MMM yyyy HH:mm:ss Z", "dd MMM yyyy HH:mm:ss Z"] {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.dateFormat = format
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
+    }
+
     public struct IncomingPhoneNumber: Sendable, Equatable, Codable {
         public var sid: String
         public var phoneNumber: String

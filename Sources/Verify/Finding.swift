@@ -8,6 +8,8 @@ public struct Finding: Sendable, Equatable {
         case failedCheck = "failed_check"
         /// Fine today, needs a person soon: reported, never changes the exit code.
         case warning
+        /// A figure worth knowing (how much of the bucket is small objects): never changes the exit code.
+        case note
     }
 
     public var resource: ResourceID

@@ -3,18 +3,38 @@ import Provision
 import Spec
 
 /// `recops verify`: a plan that never applies, turned into findings that point into the spec.
+/// The audits (what the bucket and Twilio hold) run in the same wave as the plan's reads.
 public struct Verifier: Sendable {
     public let engine: Engine
     public let sourceMap: SourceMap
+    public let audits: [any VerifyAudit]
 
-    public init(engine: Engine, sourceMap: SourceMap) {
+    public init(engine: Engine, sourceMap: SourceMap, audits: [any VerifyAudit] = []) {
         self.engine = engine
         self.sourceMap = sourceMap
+        self.audits = audits
     }
 
     public func run() async -> VerifyReport {
-        let plan = await engine.plan()
-        return report(plan)
+        async let plan = engine.plan()
+        let audited = await withTaskGroup(of: (Int, Result<[Finding], any Error>).self) { group in
+            for (index, audit) in audits.enumerated() {
+                group.addTask {
+                    do { return (index, .success(try await audit.findings(sourceMap: sourceMap))) } catch { return (index, .failure(error)) }
+                }
+            }
+            var results: [(Int, Result<[Finding], any Error>)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        var report = report(await plan)
+        for (audit, result) in zip(audits, audited) {
+            switch result {
+            case .success(let findings): report.findings += findings
+            case .failure(let error): report.failures.append(.init(resource: audit.id, reason: ReadFailure(error)))
+            }
+        }
+        return report
     }
 
     public func report(_ plan: Plan) -> VerifyReport {

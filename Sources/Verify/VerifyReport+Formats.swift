@@ -32,6 +32,9 @@ extension VerifyReport {
         for finding in warnings {
             lines.append("warning: \(finding.resource) \(finding.property): \(finding.message) [\(finding.location)]")
         }
+        for finding in notes {
+            lines.append("note: \(finding.resource) \(finding.property): \(finding.message)")
+        }
         var summary: String
         let problems = problems
         switch status {
@@ -77,7 +80,9 @@ extension VerifyReport {
     var junit: String {
         func escape(_ text: String) -> String { XMLNode.escape(text) }
         var cases: [String] = []
-        for resource in checked {
+        // An audit that could not read is not among the resources checked: it gets a case of its own.
+        let unlisted = failures.map(\.resource).filter { !checked.contains($0) }
+        for resource in checked + unlisted {
             let own = problems.filter { $0.resource == resource }
             var body = ""
             if let failure = failures.first(where: { $0.resource == resource }) {
@@ -92,7 +97,7 @@ extension VerifyReport {
         return """
             <?xml version="1.0" encoding="UTF-8"?>
             <testsuites>
-              <testsuite name="recops verify" tests="\(checked.count)" failures="\(failed)" errors="\(failures.count)">
+              <testsuite name="recops verify" tests="\(checked.count + unlisted.count)" failures="\(failed)" errors="\(failures.count)">
             \(cases.joined(separator: "\n"))
               </testsuite>
             </testsuites>
@@ -114,7 +119,11 @@ extension VerifyReport {
         }
         var lines = findings.map { finding in
             // Drift fails the check as surely as a failed check does: both are errors.
-            let level = finding.severity == .warning ? "warning" : "error"
+            let level = switch finding.severity {
+            case .drift, .failedCheck: "error"
+            case .warning: "warning"
+            case .note: "notice"
+            }
             return "::\(level) file=\(finding.location.file),line=\(finding.location.line),col=\(finding.location.column),title=\(escape("recops verify: \(finding.resource)"))::\(escape("\(finding.property): \(finding.message)"))"
         }
         lines += failures.map { "::error title=\(escape("recops verify: could not check \($0.resource)"))::\(escape($0.reason.description))" }

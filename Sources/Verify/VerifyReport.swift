@@ -38,6 +38,7 @@ public struct VerifyReport: Sendable {
     }
 
     /// Drift and failed checks: what makes the check fail.
-    public var problems: [Finding] { findings.filter { $0.severity != .warning } }
+    public var problems: [Finding] { findings.filter { [.drift, .failedCheck].contains($0.severity) } }
     public var warnings: [Finding] { findings.filter { $0.severity == .warning } }
+    public var notes: [Finding] { findings.filter { $0.severity == .note } }
 }

@@ -42,6 +42,8 @@ struct ReconcileCommand: AsyncParsableCommand {
             again at once. A repair goes through the job store and worker exactly as a
             live callback does, so it is durable, and running it twice changes nothing the second time. It
             can run beside a live `recops serve` on the same --data-dir.
+
+            With the spec's twilio.recording.keep_in_twilio_days, it also lists Twilio's copies older than that, whatever the window. --repair deletes those whose recording is linked, whose object is confirmed (there, encrypted as declared, its size, and then its checksum) and whose line is in the history, through the pipeline's clean-up step; any other is kept and counts as needing attention.
             """)
 
     @OptionGroup var specOptions: SpecOptions

@@ -107,10 +107,18 @@ enum Wiring {
 
     /// The resources of the selected parts (see `ResourceSelection`), with clients from the environment.
     static func resources(for loaded: SpecLoader.Loaded, parts: Set<SpecPart>?, transport: any HTTPTransport) throws -> [AnyResource] {
+        try resources(for: loaded, parts: parts, transport: transport,
+                      aws: { try awsClient(region: loaded.spec.aws?.region ?? "us-east-1", transport: transport) },
+                      twilio: { try twilioClient(transport: transport) })
+    }
+
+    /// With the clients given (made when first asked for), so verify's audits share them.
+    static func resources(for loaded: SpecLoader.Loaded, parts: Set<SpecPart>?, transport: any HTTPTransport,
+                          aws: () throws -> AWSClient, twilio: () throws -> TwilioClient) throws -> [AnyResource] {
         try ResourceSelection.resources(
             for: loaded.spec, parts: parts,
-            aws: { try awsClient(region: loaded.spec.aws?.region ?? "us-east-1", transport: transport) },
-            twilio: { try twilioClient(transport: transport) },
+            aws: aws,
+            twilio: twilio,
             airtable: { try airtableClient(transport: transport) },
             webhook: {
                 let (account, token) = try twilioSigningSecret()

@@ -197,6 +197,39 @@ import Twilio
         #expect(try await store.jobsDue(Self.history, limit: 10) == ["J-2", "J-6"])
     }
 
+    /// `reconcile --repair` under keep_in_twilio_days: only a linked job whose copy is still in
+    /// Twilio is queued, once; the clean-up step then claims it.
+    @Test(arguments: Engine.allCases) func aTwilioCleanupIsQueuedOnlyForALinkedJob(engine: Engine) async throws {
+        let subject = try await Self.subject(engine)
+        let store = subject.store
+        let jobs = try await Self.stored(subject, 1...3) { "J-\($0)" }
+        let sid = { (n: Int) in jobs.first { $0.jobID == "J-\(n)" }!.recordingSid }
+        func set(_ n: Int, _ change: (inout RecordingJob) -> Void) async throws {
+            let claim = try #require(try await store.claim([RowFilter(state: .stored)], jobID: "J-\(n)", order: .due, limit: 1, owner: "set", lease: 60))
+            var job = claim.jobs[0]
+            change(&job)
+            #expect(try await store.commit([job], under: claim).count == 1)
+        }
+        try await set(1) { $0.state = .linked; $0.attempts = 3; $0.nextAttemptAt = Self.start.addingTimeInterval(86_400) }
+        try await set(2) { $0.state = .linked; $0.twilioDeleted = true }
+        let cleanup = JobStateMachine.eligibility(.cleanup)
+        #expect(try await store.claim(cleanup, jobID: nil, order: .due, limit: 10, owner: "probe", lease: 60) == nil)
+
+        #expect(try await store.queueTwilioCleanup(sid(1), at: subject.now))
+        #expect(try await store.queueTwilioCleanup(sid(1), at: subject.now), "already queued is queued")
+        #expect(try await !store.queueTwilioCleanup(sid(2), at: subject.now), "Twilio's copy is gone")
+        #expect(try await !store.queueTwilioCleanup(sid(3), at: subject.now), "stored, not linked")
+        #expect(try await !store.queueTwilioCleanup("RE-none", at: subject.now))
+
+        let queued = try #require(try await store.job(sid(1)))
+        #expect(queued.cleanupPending && queued.attempts == 0 && queued.nextAttemptAt <= subject.now)
+        let claim = try #require(try await store.claim(cleanup, jobID: nil, order: .due, limit: 10, owner: "probe", lease: 60))
+        #expect(claim.recordingSids == [sid(1)])
+        // A queued clean-up under way keeps its claim: queueing it again changes nothing.
+        #expect(try await store.queueTwilioCleanup(sid(1), at: subject.now))
+        #expect(try await store.renew(claim, lease: 60) == 1)
+    }
+
     /// One history writer per job: eight replicas try to take J-1's history at once.
     @Test(arguments: Engine.allCases) func oneHistoryClaimPerJobUnderEightClaimers(engine: Engine) async throws {
         let subject = try await Self.subject(engine)

@@ -89,6 +89,58 @@ import Twilio
         }
     }
 
+    /// keep_in_twilio_days: reconcile lists Twilio's copies past it, whatever the window, and a
+    /// repair deletes only those stored and linked (through the clean-up step). A copy whose line
+    /// was erased is kept until the line is back; an unmatched one is kept.
+    @Test func twilioCopiesPastTheirRetentionGoOnlyOnceStoredAndLinked() async throws {
+        try await MotoServer.with { moto in
+            try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in
+                let fixture = try await PipelineFixture(moto: moto, sandbox: sandbox, overrides: .init(adjust: { $0.recording.keepInTwilioDays = 30 }))
+                let (linked, _) = try await fixture.recordedCall(job: "J-1001")
+                let (lineErased, _) = try await fixture.recordedCall(job: "J-1002")
+                let (unmatched, _) = try await fixture.recordedCall(job: nil)
+                _ = try await fixture.settle(expecting: 3)
+                let airtable = sandbox.airtable()
+                let record = try #require(try await airtable.findRecord(base: sandbox.seed.baseID, table: "Jobs", field: "Job ID", equals: "J-1002"))
+                try await airtable.updateRecord(base: sandbox.seed.baseID, table: "Jobs", id: record.id, fields: ["job_history": .string("")])
+
+                let reconciler = fixture.assembled.reconciler()
+                let fresh = try await reconciler.run(since: nil, until: nil, repair: false)
+                #expect(fresh.pastRetention == 0 && !fresh.findings.contains { $0.problem.isRetention })
+
+                fixture.clock.advance(by: 31 * 86_400)
+                let report = try await reconciler.run(since: "2000-01-01", until: "2000-01-02", repair: false)  // a window holding none of them
+                #expect(report.checked == 0 && report.pastRetention == 3)
+                let problems = Dictionary(uniqueKeysWithValues: report.findings.map { ($0.recordingSid, $0.problem) })
+                #expect(problems == [linked: .pastTwilioRetention, lineErased: .pastTwilioRetentionKept, unmatched: .pastTwilioRetentionKept])
+                #expect(report.findings.first { $0.recordingSid == lineErased }?.detail.contains("no line for it in the history") == true)
+                #expect(report.findings.first { $0.recordingSid == unmatched }?.detail.contains("it is unmatched, not linked") == true)
+                #expect(report.text.hasSuffix("Twilio holds 3 recordings older than keep_in_twilio_days: 1 stored and linked (--repair deletes them), 2 kept."), "\(report.text)")
+                #expect(await sandbox.state.recordings.count == 3, "a report deletes nothing")
+
+                let repair = try await reconciler.run(since: nil, until: nil, repair: true)
+                #expect(repair.findings.filter(\.queued).map(\.recordingSid).sorted() == [linked, lineErased].sorted(), "\(repair.text)")
+                // The clean-up step deletes the linked one; the erased line is written again.
+                try await eventually { await sandbox.state.recordings.contains { $0.sid == linked } ? nil : true }
+                try await eventually { try await fixture.store.job(linked)?.twilioDeleted == true ? true : nil }
+                try await eventually { try await fixture.history("J-1002").contains(RecordingLayout.marker(forKey: try await fixture.store.job(lineErased)?.objectKey ?? "?")) ? true : nil }
+
+                // Its line back, the second one may go too; the unmatched one stays.
+                let again = try await reconciler.run(since: nil, until: nil, repair: true)
+                #expect(again.findings.first { $0.recordingSid == lineErased }?.problem == .pastTwilioRetention)
+                try await eventually { await sandbox.state.recordings.contains { $0.sid == lineErased } ? nil : true }
+                let last = try await reconciler.run(since: nil, until: nil, repair: false)
+                #expect(last.pastRetention == 1 && last.findings.filter(\.problem.isRetention).map(\.recordingSid) == [unmatched])
+                #expect(await sandbox.state.recordings.map(\.sid) == [unmatched])
+                // The objects stay where they were: only Twilio's copies went.
+                for sid in [linked, lineErased] {
+                    let key = try #require(try await fixture.store.job(sid)?.objectKey)
+                    #expect(try await fixture.s3.headObject(bucket: PipelineFixture.bucket, key: key) != nil)
+                }
+            }
+        }
+    }
+
     @Test func statusAndFreshLinksReadTheStore() async throws {
         try await MotoServer.with { moto in
             try await LocalSandbox.with(throttlePause: .seconds(1)) { sandbox in

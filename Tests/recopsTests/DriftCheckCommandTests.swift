@@ -42,7 +42,7 @@ import Testing
 
             let verify = try await RecopsBinary.run(["verify", "--only", "aws"], environment: env, in: checkout)
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
-            #expect(verify.stdout.hasPrefix("In sync: 3 resources match the spec. (16 requests,"))
+            #expect(verify.stdout.hasPrefix("In sync: 3 resources match the spec. (17 requests,"))
 
             try await AWSCLI(moto: moto).run(["s3api", "put-bucket-encryption", "--bucket", "acme-call-recordings", "--server-side-encryption-configuration",
                                         #"{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms"}}]}"#])

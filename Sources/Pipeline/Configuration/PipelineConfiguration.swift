@@ -96,9 +96,12 @@ public struct RecordingSettings: Sendable, Equatable {
     public var statusCallbackURL: String
     public var statusCallbackMethod: String
     public var deleteFromTwilioAfterUpload: Bool
+    /// Twilio's copies older than this are deleted by `reconcile --repair`, once stored and linked.
+    public var keepInTwilioDays: Int?
 
     public init(enabled: Bool, channels: Channels, format: Format, trim: String, statusCallbackURL: String, statusCallbackMethod: String,
-                deleteFromTwilioAfterUpload: Bool) {
+                deleteFromTwilioAfterUpload: Bool, keepInTwilioDays: Int? = nil) {
+        self.keepInTwilioDays = keepInTwilioDays
         self.enabled = enabled
         self.channels = channels
         self.format = format

@@ -1,4 +1,5 @@
 import Foundation
+import Twilio
 
 /// Twilio's recording status callback, checked field by field: anything malformed is refused
 /// with a message naming the field, before anything is stored.
@@ -75,14 +76,5 @@ public struct RecordingCallback: Sendable, Equatable {
     }
 
     /// Twilio writes `Tue, 10 Jan 2023 04:46:10 +0000`.
-    public static func parseRFC2822(_ text: String) -> Date? {
-        for format in ["EEE, dd MMM yyyy HH:mm:ss Z", "dd MMM yyyy HH:mm:ss Z"] {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "UTC")
-            formatter.dateFormat = format
-            if let date = formatter.date(from: text) { return date }
-        }
-        return nil
-    }
+    public static func parseRFC2822(_ text: String) -> Date? { Twilio.date(text) }
 }

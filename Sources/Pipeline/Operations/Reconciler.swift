@@ -26,11 +26,17 @@ public struct Reconciler: Sendable {
         case pendingUpload = "upload_pending"
         /// Stored; its line waits for room in the job's history field.
         case historyFull = "history_full"
+        /// Twilio still holds it past `keep_in_twilio_days`; stored and linked, so its copy may go.
+        case pastTwilioRetention = "past_twilio_retention"
+        /// Past `keep_in_twilio_days`, but not confirmed stored and linked: Twilio's copy is kept.
+        case pastTwilioRetentionKept = "past_twilio_retention_kept"
 
+        /// About Twilio's copies past `keep_in_twilio_days`, not the window's recordings.
+        public var isRetention: Bool { self == .pastTwilioRetention || self == .pastTwilioRetentionKept }
         /// Something a person or a repair must act on (in progress is not).
         public var isMissing: Bool { self != .inProgress }
         /// What `--repair` puts back through the pipeline.
-        public var isRepairable: Bool { [.notReceived, .notStored, .notLinked, .overdue, .historyFull].contains(self) }
+        public var isRepairable: Bool { [.notReceived, .notStored, .notLinked, .overdue, .historyFull, .pastTwilioRetention].contains(self) }
     }
 
     public struct Finding: Sendable {
@@ -45,6 +51,8 @@ public struct Reconciler: Sendable {
     public struct Report: Sendable {
         public var checked: Int
         public var findings: [Finding]
+        /// Twilio recordings older than `keep_in_twilio_days` (0 when the spec sets none).
+        public var pastRetention = 0
         public var missing: [Finding] { findings.filter { $0.problem.isMissing } }
     }
 
@@ -121,21 +129,75 @@ public struct Reconciler: Sendable {
                 break
             }
         }
+        for job in try await withoutLine(linked) {
+            var finding = Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .notLinked,
+                                  detail: "no line for \(job.objectKey ?? "?") in \(job.jobID ?? "?")'s \(configuration.airtable.historyField)")
+            if repair { finding.queued = try await store.requeue(job.recordingSid, as: .stored, at: now()) }
+            findings.append(finding)
+        }
+        let (old, retention) = try await pastTwilioRetention(repair: repair)
+        findings += retention
+        return Report(checked: recordings.count, findings: findings.sorted { $0.recordingSid < $1.recordingSid }, pastRetention: old)
+    }
+
+    /// The linked jobs whose history has no line for them. A line links a recording by its
+    /// object (presigned or public URL) or by its stable link.
+    private func withoutLine(_ linked: [RecordingJob]) async throws -> [RecordingJob] {
+        var missing: [RecordingJob] = []
+        let settings = configuration.airtable
         for (jobID, jobs) in Dictionary(grouping: linked, by: { $0.jobID ?? "" }) {
-            let settings = configuration.airtable
             let history = try await airtable.findRecord(base: settings.base, table: settings.table, field: settings.jobIdField, equals: jobID)?
                 .fields[settings.historyField]?.stringValue ?? ""
-            // A line links a recording by its object (presigned or public URL) or by its stable link.
             let stable = Dictionary(try await store.links(recordingSids: jobs.map(\.recordingSid)).map { ($0.recordingSid, RecordingLink.pathPrefix + $0.id) }) { $1 }
-            for job in jobs where !HistoryWriter.contains(history, RecordingLayout.marker(forKey: job.objectKey ?? ""))
-                && !(stable[job.recordingSid].map { HistoryWriter.contains(history, $0) } ?? false) {
-                var finding = Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: jobID, problem: .notLinked,
-                                      detail: "no line for \(job.objectKey ?? "?") in \(jobID)'s \(settings.historyField)")
-                if repair { finding.queued = try await store.requeue(job.recordingSid, as: .stored, at: now()) }
-                findings.append(finding)
+            missing += jobs.filter { job in
+                !HistoryWriter.contains(history, RecordingLayout.marker(forKey: job.objectKey ?? ""))
+                    && !(stable[job.recordingSid].map { HistoryWriter.contains(history, $0) } ?? false)
             }
         }
-        return Report(checked: recordings.count, findings: findings.sorted { $0.recordingSid < $1.recordingSid })
+        return missing
+    }
+
+    /// Twilio's copies older than `keep_in_twilio_days`, whatever the window. Only a copy whose
+    /// recording is linked, whose object is confirmed (there, encrypted as declared, its size) and
+    /// whose line is in the history goes, and it goes through the clean-up step, which checks
+    /// the object's checksum once more before it deletes.
+    private func pastTwilioRetention(repair: Bool) async throws -> (Int, [Finding]) {
+        guard let days = configuration.recording.keepInTwilioDays else { return (0, []) }
+        let old = try await twilio.recordings(olderThanDays: days, now: now()).filter { ($0.status ?? "completed") == "completed" }
+        var findings: [Finding] = []
+        var confirmed: [RecordingJob] = []
+        for recording in old {
+            func kept(_ jobID: String?, _ why: String) -> Finding {
+                Finding(recordingSid: recording.sid, callSid: recording.callSid, jobID: jobID, problem: .pastTwilioRetentionKept,
+                        detail: "older than \(days) days; Twilio's copy is kept: \(why)")
+            }
+            guard let job = try await store.job(recording.sid) else {
+                findings.append(kept(nil, "the service never stored its callback"))
+                continue
+            }
+            guard job.state == .linked, !job.twilioDeleted else {
+                findings.append(kept(job.jobID, job.twilioDeleted ? "the store has it deleted, yet Twilio lists it" : "it is \(job.state.rawValue), not linked"))
+                continue
+            }
+            if let problem = try await checkObject(job) {
+                findings.append(kept(job.jobID, problem.detail))
+                continue
+            }
+            confirmed.append(job)
+        }
+        let unlinked = Set(try await withoutLine(confirmed).map(\.recordingSid))
+        for job in confirmed {
+            if unlinked.contains(job.recordingSid) {
+                findings.append(Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .pastTwilioRetentionKept,
+                                        detail: "older than \(days) days; Twilio's copy is kept: no line for it in the history"))
+                continue
+            }
+            var finding = Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .pastTwilioRetention,
+                                  detail: "older than \(days) days, stored at \(job.objectKey ?? "?") and linked: Twilio's copy may go")
+            if repair { finding.queued = try await store.queueTwilioCleanup(job.recordingSid, at: now()) }
+            findings.append(finding)
+        }
+        return (old.count, findings)
     }
 
     /// The object is there, encrypted as declared, and as large as what was downloaded.
@@ -164,8 +226,9 @@ extension Reconciler.Report {
         var lines = findings.map { finding in
             "\(finding.problem.isMissing ? "!" : "·") \(finding.recordingSid) call \(finding.callSid) job \(finding.jobID ?? "?"): \(finding.problem.rawValue): \(finding.detail)\(finding.queued ? " [queued for repair]" : "")"
         }
-        let missing = self.missing.count
-        let underWay = findings.count - missing
+        let retention = findings.filter { $0.problem.isRetention }
+        let missing = self.missing.count - retention.count
+        let underWay = findings.count - retention.count - missing
         if missing > 0 {
             lines.append("\(missing) of \(checked) recordings need attention.")
         } else if underWay > 0 {
@@ -173,12 +236,19 @@ extension Reconciler.Report {
         } else {
             lines.append("All \(checked) recordings are stored and linked.")
         }
+        if pastRetention > 0 {
+            let going = retention.filter { $0.problem == .pastTwilioRetention }
+            let queued = going.filter(\.queued).count
+            lines.append("Twilio holds \(pastRetention) recording\(pastRetention == 1 ? "" : "s") older than keep_in_twilio_days: \(going.count) stored and linked"
+                + (queued > 0 ? " (\(queued) queued for deletion)" : going.isEmpty ? "" : " (--repair deletes them)")
+                + ", \(retention.count - going.count) kept.")
+        }
         return lines.joined(separator: "\n")
     }
 
     public var json: JSONValue {
         .object([
-            "checked": .number(Double(checked)), "missing": .number(Double(missing.count)),
+            "checked": .number(Double(checked)), "missing": .number(Double(missing.count)), "past_twilio_retention": .number(Double(pastRetention)),
             "findings": .array(findings.map { finding in
                 .object(["recording_sid": .string(finding.recordingSid), "call_sid": .string(finding.callSid),
                          "job_id": finding.jobID.map(JSONValue.string) ?? .null, "problem": .string(finding.problem.rawValue),

@@ -97,6 +97,10 @@ public protocol JobStore: Service, LinkStore {
     /// Puts a job back to `state`, due now (reconcile, the retry button); a step in flight on it
     /// loses its claim, and with it its commit.
     func requeue(_ recordingSid: String, as state: RecordingJob.State, at now: Date) async throws -> Bool
+    /// Sends a linked recording whose Twilio copy is still there to the clean-up step, due now
+    /// (`reconcile --repair` under the spec's `keep_in_twilio_days`). True when it is queued,
+    /// now or already; false unless the job is linked and its copy not yet deleted.
+    func queueTwilioCleanup(_ recordingSid: String, at now: Date) async throws -> Bool
     /// Completed calls with no recording (no callback, or only Twilio's "absent"/"failed"),
     /// ended before `date`, not reported yet; each is marked reported as it is returned.
     func takeCallsMissingRecordings(completedBefore date: Date) async throws -> [CallRecord]
