@@ -13,7 +13,7 @@ public struct S3Client: Sendable {
         self.aws = aws
     }
 
-    private func call(_ operation: String, _ method: String, bucket: String, subresource: String? = nil, key: String? = nil,
+    func call(_ operation: String, _ method: String, bucket: String, subresource: String? = nil, key: String? = nil,
                       headers: [(name: String, value: String)] = [], body: Data = Data(), accepted: Set<Int> = []) -> AWSClient.Call {
         AWSClient.Call(
             service: "s3", operation: operation, method: method, bucket: bucket, path: key.map { "/\($0)" } ?? "/",
@@ -21,7 +21,7 @@ public struct S3Client: Sendable {
     }
 
     /// A configuration read whose "not configured" answer is a 404 with one of these codes.
-    private func optionalXML(_ operation: String, bucket: String, subresource: String, absent: Set<String>) async throws -> XMLNode? {
+    func optionalXML(_ operation: String, bucket: String, subresource: String, absent: Set<String>) async throws -> XMLNode? {
         do {
             let response = try await aws.send(call(operation, "GET", bucket: bucket, subresource: subresource))
             return XMLNode.parse(response.body)
@@ -32,14 +32,14 @@ public struct S3Client: Sendable {
 
     /// XML configuration bodies carry Content-MD5: S3 requires it for some (lifecycle) and it
     /// guards every one against corruption.
-    private func putXML(_ operation: String, bucket: String, subresource: String, xml: String) async throws {
+    func putXML(_ operation: String, bucket: String, subresource: String, xml: String) async throws {
         let body = Data(xml.utf8)
         let md5 = Data(Insecure.MD5.hash(data: body)).base64EncodedString()
         _ = try await aws.send(call(operation, "PUT", bucket: bucket, subresource: subresource,
                                     headers: [(name: "Content-Type", value: "application/xml"), (name: "Content-MD5", value: md5)], body: body))
     }
 
-    private static let xmlns = "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+    static let xmlns = "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
 
     // MARK: Bucket
 
@@ -50,9 +50,12 @@ public struct S3Client: Sendable {
         return response.status != 404
     }
 
-    public func createBucket(_ bucket: String, objectOwnership: String?) async throws {
+    /// `objectLock`: created with Object Lock (and so with versioning), which S3 allows only here
+    /// or on a bucket already versioned.
+    public func createBucket(_ bucket: String, objectOwnership: String?, objectLock: Bool = false) async throws {
         var headers: [(name: String, value: String)] = []
         if let objectOwnership { headers.append((name: "x-amz-object-ownership", value: objectOwnership)) }
+        if objectLock { headers.append((name: "x-amz-bucket-object-lock-enabled", value: "true")) }
         let region = aws.configuration.region
         // us-east-1 is the default and S3 rejects it as an explicit constraint.
         let body = region == "us-east-1" ? Data() : Data("<CreateBucketConfiguration \(Self.xmlns)><LocationConstraint>\(region)</LocationConstraint></CreateBucketConfiguration>".utf8)

@@ -144,6 +144,11 @@ public struct AssembledPipeline: Sendable {
                        links: ObjectLinks(s3: s3, bucket: configuration.bucket, settings: configuration.history, appURL: configuration.appURL, store: store, now: now), now: now)
     }
 
+    /// `recops recordings hold`.
+    public func recordingHolds() -> RecordingHolds {
+        RecordingHolds(store: store, s3: s3, bucket: configuration.bucket)
+    }
+
     /// `recops recordings relink`.
     public func historyRelink() -> HistoryRelink {
         HistoryRelink(configuration: configuration, store: store, writer: HistoryWriter(airtable: airtable, settings: configuration.airtable), now: now)

@@ -14,6 +14,9 @@ public struct S3BucketResource: Resource {
         /// Rules sorted by id; owned whole.
         public var lifecycle: [LifecycleRule]?
         public var versioning: Bool?
+        /// Object Lock, for legal holds. Only `true` is ever declared (S3 cannot turn it off);
+        /// nil: not managed, and not read.
+        public var objectLock: Bool? = nil
 
         public struct Encryption: Equatable, Codable, Sendable {
             public var algorithm: String
@@ -74,7 +77,8 @@ public struct S3BucketResource: Resource {
                                         expirationDays: $0.expirationDays, minObjectSize: $0.minObjectSize)
                 }.sorted { $0.id < $1.id }
             },
-            versioning: spec.versioning)
+            versioning: spec.versioning,
+            objectLock: spec.objectLock == true ? true : nil)
     }
 
     public func observe() async throws -> State? {
@@ -86,6 +90,7 @@ public struct S3BucketResource: Resource {
         async let policy = s3.policy(name)
         async let lifecycle = s3.lifecycle(name)
         async let versioning = s3.versioning(name)
+        async let objectLock: Bool? = desired.objectLock == nil ? nil : s3.objectLockEnabled(name)
         guard let region = try await location else { return nil }
         let statements: [JSONValue]
         if let text = try await policy {
@@ -110,7 +115,8 @@ public struct S3BucketResource: Resource {
                                     transitions: $0.transitions.map { .init(days: $0.days, storageClass: $0.storageClass) },
                                     expirationDays: $0.expirationDays, minObjectSize: $0.minObjectSize)
             }.sorted { $0.id < $1.id },
-            versioning: try await versioning == "Enabled")
+            versioning: try await versioning == "Enabled",
+            objectLock: try await objectLock)
     }
 
     struct PolicyParseError: Error, CustomStringConvertible {
@@ -130,7 +136,7 @@ public struct S3BucketResource: Resource {
         let changed: Set<String>
         switch change {
         case .create:
-            try await s3.createBucket(name, objectOwnership: desired.objectOwnership)
+            try await s3.createBucket(name, objectOwnership: desired.objectOwnership, objectLock: desired.objectLock == true)
             isNew = true
             changed = []
         case .update(_, _, let fields):
@@ -172,16 +178,21 @@ public struct S3BucketResource: Resource {
         if wants("versioning"), let enabled = desired.versioning, enabled || !isNew {
             try await s3.putVersioning(name, enabled: enabled)
         }
+        // After versioning: S3 enables Object Lock on an existing bucket only once it is versioned.
+        if !isNew, wants("object_lock"), desired.objectLock == true {
+            try await s3.enableObjectLock(name)
+        }
     }
 
     public var permissions: Permissions {
         let arn = "arn:\(AWSPartition(region: region).rawValue):s3:::\(name)"
+        let lock = desired.objectLock == true
         return Permissions(
             read: [.init(["s3:GetBucketLocation", "s3:GetBucketOwnershipControls", "s3:GetEncryptionConfiguration",
                           "s3:GetBucketPublicAccessBlock", "s3:GetBucketPolicy", "s3:GetLifecycleConfiguration",
-                          "s3:GetBucketVersioning", "s3:ListBucket"], on: [arn])],
+                          "s3:GetBucketVersioning", "s3:ListBucket"] + (lock ? ["s3:GetBucketObjectLockConfiguration"] : []), on: [arn])],
             write: [.init(["s3:CreateBucket", "s3:PutBucketOwnershipControls", "s3:PutEncryptionConfiguration",
                            "s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
-                           "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning"], on: [arn])])
+                           "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning"] + (lock ? ["s3:PutBucketObjectLockConfiguration"] : []), on: [arn])])
     }
 }

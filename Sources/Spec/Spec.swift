@@ -30,6 +30,8 @@ public struct Spec: Sendable, Equatable, Codable {
         public var objectOwnership: String
         public var publicAccessBlock: PublicAccessBlock
         public var versioning: Bool?
+        /// S3 Object Lock, for legal holds (`recops recordings hold`); needs versioning.
+        public var objectLock: Bool?
         public var policy: Policy
         public var lifecycle: [LifecycleRule]?
 

@@ -48,6 +48,9 @@ struct SpecLint {
                 error("bucket.encryption.bucket_key_enabled", "bucket_key_enabled applies only to KMS encryption (algorithm aws:kms)")
             }
         }
+        if bucket.objectLock == true, bucket.versioning != true {
+            error("bucket.object_lock", "object_lock needs versioning: true. A legal hold protects one version of an object, and S3 turns Object Lock on only for a versioned bucket (or at creation, which turns versioning on for good); without versioning a delete would not touch the held version but hide it behind a delete marker, and nothing could be erased for good")
+        }
         checkLifecycle(bucket.lifecycle ?? [])
     }
 

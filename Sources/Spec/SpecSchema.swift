@@ -62,6 +62,7 @@ extension Schema {
             .required("restrict_public_buckets", .boolean("restrict access to buckets with public policies")),
         ])),
         .optional("versioning", .boolean("object versioning; false keeps it off (never enabled, or suspended)")),
+        .optional("object_lock", .boolean("S3 Object Lock, so recordings can be put on legal hold (recops recordings hold); needs versioning: true, and S3 never turns it off again")),
         .required("policy", .object("the bucket policy recops writes", [
             .optional("deny_insecure_transport", .boolean("deny every request made without TLS (aws:SecureTransport false)", default: true)),
             .optional("deny_public_acls", .boolean("deny object writes that ask for a public ACL", default: true)),

@@ -6,6 +6,34 @@ import Spec
 import Testing
 
 @Suite struct ApplyTests {
+    /// `object_lock: true`: a new bucket is created with it; an existing one gets versioning,
+    /// then Object Lock; either way verify reads it back and a second plan changes nothing.
+    @Test(arguments: [true, false]) func objectLockIsAppliedAndVerified(newBucket: Bool) async throws {
+        try await MotoServer.with { moto in
+            let locked = { (text: String) in
+                text.replacingOccurrences(of: "  versioning: false ", with: "  versioning: true\n  object_lock: true ")
+            }
+            if !newBucket { try await ProvisionFixture(moto: moto).apply() }
+            let fixture = try ProvisionFixture(moto: moto, edit: locked)
+            #expect(fixture.loaded.spec.bucket?.objectLock == true)
+            let plan = try await fixture.apply()
+            let bucketPlan = try #require(plan.resources.first)
+            if newBucket {
+                #expect(bucketPlan.action == .create)
+            } else {
+                #expect(Set(bucketPlan.changes.map(\.field)) == ["versioning", "object_lock"])
+            }
+            #expect(try await S3Client(aws: fixture.aws).objectLockEnabled(ProvisionFixture.bucket))
+            let second = await fixture.engine.plan()
+            #expect(!second.hasChanges && second.errors.isEmpty, "\(second.text)")
+            #expect(try await AWSCLI(moto: moto).run(["s3api", "get-object-lock-configuration", "--bucket", ProvisionFixture.bucket]).contains("\"ObjectLockEnabled\": \"Enabled\""))
+            // The reads and the change it needs are in the policies recops writes for verify and apply.
+            let permissions = fixture.engine.resources.first.map(\.permissions)
+            #expect(permissions?.read.flatMap(\.actions).contains("s3:GetBucketObjectLockConfiguration") == true)
+            #expect(permissions?.write.flatMap(\.actions).contains("s3:PutBucketObjectLockConfiguration") == true)
+        }
+    }
+
     @Test func aFreshApplyCreatesEverythingAndASecondChangesNothing() async throws {
         try await MotoServer.with { moto in
             let fixture = try ProvisionFixture(moto: moto)
