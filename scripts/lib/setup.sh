@@ -87,7 +87,11 @@ stop_postgres() {
 # read), and it forgets a lifecycle filter's ObjectSizeGreaterThan (an apply could never read
 # min_object_size back). On AWS keep infra/policy.yaml as it is.
 moto_spec() {
-    sed -e 's/deny_insecure_transport: true/deny_insecure_transport: false/' \
-        -e 's/deny_public_acls: true/deny_public_acls: false/' \
-        -e 's/^\( *\)\(min_object_size: .*\)$/\1# \2 (moto forgets the size filter)/' infra/policy.yaml >"$1"
+    without_size_filter <infra/policy.yaml | sed -e 's/deny_insecure_transport: true/deny_insecure_transport: false/' \
+        -e 's/deny_public_acls: true/deny_public_acls: false/' >"$1"
+}
+
+# A spec on standard input with its lifecycle size filters commented out (every line keeps its number).
+without_size_filter() {
+    sed -e 's/^\( *\)\(min_object_size: .*\)$/\1# \2 (moto forgets the size filter)/'
 }
