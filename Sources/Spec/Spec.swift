@@ -66,6 +66,10 @@ public struct Spec: Sendable, Equatable, Codable {
             /// Only objects larger than this many bytes (S3's `ObjectSizeGreaterThan`).
             public var minObjectSize: Int?
 
+            /// Storage classes that bill every object as at least `smallObjectBytes` (and 30 days).
+            public static let smallObjectClasses: Set<String> = ["STANDARD_IA", "ONEZONE_IA"]
+            public static let smallObjectBytes = 128 * 1024
+
             public struct Transition: Sendable, Equatable, Codable {
                 public var days: Int
                 public var storageClass: String

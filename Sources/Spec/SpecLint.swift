@@ -54,9 +54,8 @@ struct SpecLint {
         checkLifecycle(bucket.lifecycle ?? [])
     }
 
-    /// Storage classes that bill an object as at least 128 KiB.
-    static let smallObjectClasses: Set<String> = ["STANDARD_IA", "ONEZONE_IA"]
-    static let smallObjectBytes = 128 * 1024
+    static let smallObjectClasses = Spec.Bucket.LifecycleRule.smallObjectClasses
+    static let smallObjectBytes = Spec.Bucket.LifecycleRule.smallObjectBytes
 
     private mutating func checkLifecycle(_ rules: [Spec.Bucket.LifecycleRule]) {
         var seen: [String: Int] = [:]
@@ -79,7 +78,7 @@ struct SpecLint {
                 let tPath = "\(path).transitions[\(tIndex)]"
                 if transition.days <= 0 {
                     error("\(tPath).days", "transition days must be greater than 0, not \(transition.days)")
-                } else if ["STANDARD_IA", "ONEZONE_IA"].contains(transition.storageClass), transition.days < 30 {
+                } else if Self.smallObjectClasses.contains(transition.storageClass), transition.days < 30 {
                     error("\(tPath).days", "S3 requires objects to be at least 30 days old before moving to \(transition.storageClass); \(transition.days) would be rejected")
                 }
                 if Self.smallObjectClasses.contains(transition.storageClass), (rule.minObjectSize ?? 0) < Self.smallObjectBytes {

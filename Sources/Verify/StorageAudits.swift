@@ -36,7 +36,7 @@ public enum VerifyAudits {
 /// ONEZONE_IA bill every object as (and below which S3's lifecycle skips transitions by default
 /// since September 2024). A note always; a warning when a rule would move such objects to IA.
 public struct SmallObjectAudit: VerifyAudit {
-    public static let smallBytes = 128 * 1024
+    public static let smallBytes = Spec.Bucket.LifecycleRule.smallObjectBytes
     /// Objects read at most (1,000 a request): a very large bucket is sampled, by key order.
     public static let defaultLimit = 100_000
 
@@ -93,7 +93,7 @@ public struct SmallObjectAudit: VerifyAudit {
             let filtered = rule.minObjectSize ?? 0
             let billed = small.filter { $0.size > filtered }
             guard !billed.isEmpty else { continue }
-            for (position, transition) in (rule.transitions ?? []).enumerated() where ["STANDARD_IA", "ONEZONE_IA"].contains(transition.storageClass) {
+            for (position, transition) in (rule.transitions ?? []).enumerated() where Spec.Bucket.LifecycleRule.smallObjectClasses.contains(transition.storageClass) {
                 findings.append(Finding(
                     resource: id, property: "small_objects", expected: .number(Double(Self.smallBytes)), actual: figures, severity: .warning, fixableByApply: false,
                     message: "rule '\(rule.id)' moves \(billed.count) object\(billed.count == 1 ? "" : "s") under 128 KiB to \(transition.storageClass) after \(transition.days) days, which bills "
