@@ -37,6 +37,7 @@ def main():
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--senders", type=int, default=50)
     parser.add_argument("--duration", type=int, default=30, help="seconds per recording (the sandbox MP3 is 4000 bytes a second)")
+    parser.add_argument("--from", dest="caller", default=None, help="the caller's number (From) of every call; default: none sent")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--idle-timeout", type=float, default=60, help="stop waiting when no line arrived for this long")
     args = parser.parse_args()
@@ -47,13 +48,14 @@ def main():
     def prepare(n):
         call_sid = "CA" + uuid.uuid4().hex
         request = urllib.request.Request(args.sandbox + "/_sandbox/recordings", method="POST",
-                                         data=json.dumps({"call_sid": call_sid, "duration": args.duration}).encode(),
+                                         data=json.dumps({"call_sid": call_sid, "duration": args.duration, **({"from": args.caller} if args.caller else {})}).encode(),
                                          headers={"Authorization": auth, "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=30) as response:
             recording = json.load(response)
         job = jobs[n % len(jobs)]
         target = targets[n % len(targets)]
-        assert post_form(args.app + "/api/twilio/voice", [("AccountSid", args.account), ("CallSid", call_sid), ("JobId", job)], args.token,
+        voice = [("AccountSid", args.account), ("CallSid", call_sid), ("JobId", job)] + ([("From", args.caller)] if args.caller else [])
+        assert post_form(args.app + "/api/twilio/voice", voice, args.token,
                          target + "/api/twilio/voice") == 200
         return call_sid, recording, job, target
 

@@ -146,7 +146,17 @@ public struct AssembledPipeline: Sendable {
 
     /// `recops recordings hold`.
     public func recordingHolds() -> RecordingHolds {
-        RecordingHolds(store: store, s3: s3, bucket: configuration.bucket)
+        RecordingHolds(store: store, s3: s3, bucket: configuration.bucket, callers: configuration.callers)
+    }
+
+    /// `recops recordings erase`.
+    public func recordingErasure() -> RecordingErasure {
+        RecordingErasure(configuration: configuration, store: store, s3: s3, twilio: twilio, holds: recordingHolds(), now: now)
+    }
+
+    /// `recops recordings index-callers` (nil without `RECOPS_PRIVACY_KEY`).
+    public func callerBackfill() -> CallerBackfill? {
+        configuration.callers.map { CallerBackfill(store: store, twilio: twilio, callers: $0) }
     }
 
     /// `recops recordings relink`.

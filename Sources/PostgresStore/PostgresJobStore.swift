@@ -220,15 +220,24 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
     }
 
     public func recordCall(_ call: CallRecord) async throws {
+        // The number is kept only while the call runs: a webhook replayed after the call ended
+        // must not bring it back.
+        let from = call.status.isFinal ? nil : call.from
+        let finals = Self.finalStatuses
         try await query("record call", """
-            INSERT INTO calls (call_sid, from_number, to_number, job_id, status, started_at)
-            VALUES (\(call.callSid), \(call.from), \(call.to), \(call.jobID), \(call.status.rawValue), \(call.startedAt.timeIntervalSince1970))
+            INSERT INTO calls (call_sid, from_number, to_number, job_id, status, started_at, caller_hash)
+            VALUES (\(call.callSid), \(from), \(call.to), \(call.jobID), \(call.status.rawValue), \(call.startedAt.timeIntervalSince1970), \(call.callerHash))
             ON CONFLICT (call_sid) DO UPDATE SET
                 job_id = CASE WHEN EXISTS (SELECT 1 FROM recordings r WHERE r.call_sid = calls.call_sid AND r.job_id IS NOT NULL)
                               THEN calls.job_id ELSE COALESCE(excluded.job_id, calls.job_id) END,
-                from_number = COALESCE(excluded.from_number, calls.from_number), to_number = COALESCE(excluded.to_number, calls.to_number)
+                from_number = CASE WHEN calls.status = ANY(\(finals)) THEN NULL ELSE COALESCE(excluded.from_number, calls.from_number) END,
+                to_number = COALESCE(excluded.to_number, calls.to_number),
+                caller_hash = COALESCE(excluded.caller_hash, calls.caller_hash)
             """)
     }
+
+    /// `CallStatus`'s final statuses.
+    static let finalStatuses = CallStatus.allCases.filter(\.isFinal).map(\.rawValue)
 
     public func setCallStatus(callSid: String, status: CallStatus, at now: Date) async throws {
         let at = now.timeIntervalSince1970
@@ -244,7 +253,9 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
             guard let text = try current.first?.decode(String.self),
                   CallStatus(rawValue: text).map({ $0.mayMove(to: status) }) ?? true else { return }
             try await connection.query("""
-                UPDATE calls SET status = \(status.rawValue), completed_at = COALESCE(completed_at, \(completed)) WHERE call_sid = \(callSid)
+                UPDATE calls SET status = \(status.rawValue), completed_at = COALESCE(completed_at, \(completed)),
+                    from_number = CASE WHEN \(status.isFinal) THEN NULL ELSE from_number END
+                WHERE call_sid = \(callSid)
                 """, logger: self.logger)
         }
     }
@@ -308,12 +319,20 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
                         object_key = \(job.objectKey), object_size = \(job.objectSize), pending_line_written = \(job.pendingLineWritten),
                         stored_at = \(job.storedAt?.timeIntervalSince1970), linked_at = \(job.linkedAt?.timeIntervalSince1970),
                         quality_problem = \(job.qualityProblem), object_sha256 = \(job.objectSHA256), cleanup_pending = \(job.cleanupPending),
-                        twilio_deleted = \(job.twilioDeleted),
+                        twilio_deleted = \(job.twilioDeleted), erased_at = \(job.erasedAt?.timeIntervalSince1970),
                         claimed_by = NULL, claim_token = NULL, claimed_until = NULL, claimed_at = NULL
                     WHERE recording_sid = \(job.recordingSid) AND claim_token = \(claim.token.rawValue)
                     RETURNING 1
                     """, logger: self.logger).collect()
-                if !rows.isEmpty { written.insert(job.recordingSid) }
+                guard !rows.isEmpty else { continue }
+                written.insert(job.recordingSid)
+                if job.state == .erased {
+                    // The log line completes with the row, in the same transaction.
+                    try await connection.query("""
+                        UPDATE erasures SET completed_at = COALESCE(completed_at, \(job.erasedAt?.timeIntervalSince1970)), outcome = COALESCE(outcome, \(job.note))
+                        WHERE recording_sid = \(job.recordingSid)
+                        """, logger: self.logger)
+                }
             }
             // The next step of what was written may be due now, on any replica.
             if !written.isEmpty { try await connection.query("SELECT pg_notify(\(Self.channel), 'commit')", logger: self.logger) }
@@ -365,7 +384,7 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
                 WITH gone AS (
                     DELETE FROM recordings WHERE recording_sid IN (
                         SELECT recording_sid FROM recordings
-                        WHERE state = 'linked' AND NOT cleanup_pending AND claim_token IS NULL AND linked_at < \(cut)
+                        WHERE state = 'linked' AND NOT cleanup_pending AND NOT legal_hold AND claim_token IS NULL AND linked_at < \(cut)
                         LIMIT 1000 FOR UPDATE SKIP LOCKED)
                     RETURNING recording_sid)
                 INSERT INTO pruned_recordings (recording_sid, pruned_at) SELECT recording_sid, recops_now(NULL) FROM gone
@@ -454,7 +473,7 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
         try await !query("requeue", """
             UPDATE recordings SET state = \(state.rawValue), attempts = 0, next_attempt_at = \(now.timeIntervalSince1970),
                 claimed_by = NULL, claim_token = NULL, claimed_until = NULL, claimed_at = NULL
-            WHERE recording_sid = \(recordingSid) RETURNING 1
+            WHERE recording_sid = \(recordingSid) AND state NOT IN ('erasing', 'erased') RETURNING 1
             """).isEmpty
     }
 
@@ -610,14 +629,14 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
     /// time and attempt count; a row already here is left as it is, so a second copy is a
     /// no-op. Returns how many recordings and calls were new. One transaction: a copy is all or
     /// nothing.
-    public func importRows(recordings: [RecordingJob], calls: [(call: CallRecord, missingReported: Bool)]) async throws -> (recordings: Int, calls: Int) {
+    public func importRows(recordings: [RecordingJob], calls: [(call: CallRecord, missingReported: Bool)], erasures: [ErasureRecord] = []) async throws -> (recordings: Int, calls: Int) {
         try await transaction("import") { connection in
             var newCalls = 0
             for (call, reported) in calls {
                 let rows = try await connection.query("""
-                    INSERT INTO calls (call_sid, from_number, to_number, job_id, status, started_at, completed_at, missing_reported)
-                    VALUES (\(call.callSid), \(call.from), \(call.to), \(call.jobID), \(call.status.rawValue), \(call.startedAt.timeIntervalSince1970),
-                            \(call.completedAt?.timeIntervalSince1970), \(reported))
+                    INSERT INTO calls (call_sid, from_number, to_number, job_id, status, started_at, completed_at, missing_reported, caller_hash)
+                    VALUES (\(call.callSid), \(call.status.isFinal ? nil : call.from), \(call.to), \(call.jobID), \(call.status.rawValue),
+                            \(call.startedAt.timeIntervalSince1970), \(call.completedAt?.timeIntervalSince1970), \(reported), \(call.callerHash))
                     ON CONFLICT (call_sid) DO NOTHING RETURNING 1
                     """, logger: self.logger).collect()
                 newCalls += rows.count
@@ -627,15 +646,23 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
                 let rows = try await connection.query("""
                     INSERT INTO recordings (recording_sid, call_sid, account_sid, start_time, duration, job_id, record_id, state, attempts,
                         next_attempt_at, last_error, note, object_key, object_size, pending_line_written, quality_problem, object_sha256,
-                        cleanup_pending, twilio_deleted, received_at, stored_at, linked_at)
+                        cleanup_pending, twilio_deleted, received_at, stored_at, linked_at, legal_hold, erased_at)
                     VALUES (\(job.recordingSid), \(job.callSid), \(job.accountSid), \(job.startTime.timeIntervalSince1970), \(job.duration), \(job.jobID),
                         \(job.recordID), \(job.state.rawValue), \(job.attempts), \(job.nextAttemptAt.timeIntervalSince1970), \(job.lastError), \(job.note),
                         \(job.objectKey), \(job.objectSize), \(job.pendingLineWritten), \(job.qualityProblem), \(job.objectSHA256),
                         \(job.cleanupPending), \(job.twilioDeleted), \(job.receivedAt.timeIntervalSince1970), \(job.storedAt?.timeIntervalSince1970),
-                        \(job.linkedAt?.timeIntervalSince1970))
+                        \(job.linkedAt?.timeIntervalSince1970), \(job.legalHold), \(job.erasedAt?.timeIntervalSince1970))
                     ON CONFLICT (recording_sid) DO NOTHING RETURNING 1
                     """, logger: self.logger).collect()
                 newRecordings += rows.count
+            }
+            for record in erasures {
+                try await connection.query("""
+                    INSERT INTO erasures (recording_sid, call_sid, job_id, object_key, scope, reason, requested_at, completed_at, outcome)
+                    VALUES (\(record.recordingSid), \(record.callSid), \(record.jobID), \(record.objectKey), \(record.scope.rawValue), \(record.reason),
+                            \(record.requestedAt.timeIntervalSince1970), \(record.completedAt?.timeIntervalSince1970), \(record.outcome))
+                    ON CONFLICT (recording_sid) DO NOTHING
+                    """, logger: self.logger)
             }
             if newRecordings > 0 { try await connection.query("SELECT pg_notify(\(Self.channel), 'import')", logger: self.logger) }
             return (newRecordings, newCalls)
@@ -689,7 +716,8 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
             pendingLineWritten: try r["pending_line_written"].decode(Bool.self), qualityProblem: try r["quality_problem"].decode(String?.self),
             objectSHA256: try r["object_sha256"].decode(String?.self), cleanupPending: try r["cleanup_pending"].decode(Bool.self),
             twilioDeleted: try r["twilio_deleted"].decode(Bool.self), receivedAt: try date("received_at")!,
-            storedAt: try date("stored_at"), linkedAt: try date("linked_at"))
+            storedAt: try date("stored_at"), linkedAt: try date("linked_at"), legalHold: try r["legal_hold"].decode(Bool.self),
+            erasedAt: try date("erased_at"))
     }
 
     static func callRecord(_ row: PostgresRow) throws -> CallRecord {
@@ -698,6 +726,7 @@ public final class PostgresJobStore: JobStore, CustomStringConvertible {
                           to: try r["to_number"].decode(String?.self), jobID: try r["job_id"].decode(String?.self),
                           status: CallStatus(rawValue: try r["status"].decode(String.self)) ?? .inProgress,
                           startedAt: Date(timeIntervalSince1970: try r["started_at"].decode(Double.self)),
-                          completedAt: try r["completed_at"].decode(Double?.self).map(Date.init(timeIntervalSince1970:)))
+                          completedAt: try r["completed_at"].decode(Double?.self).map(Date.init(timeIntervalSince1970:)),
+                          callerHash: try r["caller_hash"].decode(String?.self))
     }
 }

@@ -137,6 +137,24 @@ enum PostgresSchema {
             "CREATE INDEX link_opens_network ON link_opens (network, at)",
             "CREATE INDEX link_opens_job ON link_opens (job_id, at)",
         ]),
+        (6, [
+            // Privacy: erasure's two states, the caller index (a keyed hash of From, the number
+            // dropped once the call ends), legal holds as last set, and the erasure log (ids only).
+            """
+            ALTER TABLE recordings DROP CONSTRAINT IF EXISTS recordings_state_check,
+                ADD CONSTRAINT recordings_state_check
+                CHECK (state IN ('received', 'upload_pending', 'stored', 'linked', 'unmatched', 'absent', 'failed', 'history_full', 'erasing', 'erased'))
+            """,
+            "ALTER TABLE calls ADD COLUMN caller_hash text",
+            "CREATE INDEX calls_caller ON calls (caller_hash) WHERE caller_hash IS NOT NULL",
+            "ALTER TABLE recordings ADD COLUMN legal_hold boolean NOT NULL DEFAULT false, ADD COLUMN erased_at double precision",
+            "CREATE INDEX recordings_held ON recordings (received_at) WHERE legal_hold",
+            """
+            CREATE TABLE erasures (recording_sid text PRIMARY KEY, call_sid text NOT NULL, job_id text, object_key text, scope text NOT NULL,
+                                   reason text, requested_at double precision NOT NULL, completed_at double precision, outcome text)
+            """,
+            "CREATE INDEX erasures_requested ON erasures (requested_at)",
+        ]),
     ]
 
     /// Applies the missing migrations under the advisory lock; returns the versions applied.

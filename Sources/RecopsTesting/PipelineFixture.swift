@@ -244,12 +244,14 @@ public final class PipelineFixture: Sendable {
     /// A call that named `job` (voice webhook with `JobId`), then a finished recording of it in
     /// the sandbox and its signed callback. Returns the recording SID.
     @discardableResult
-    public func recordedCall(job: String?, callSid: String = PipelineFixture.callSid(), duration: Int = 5) async throws -> (recordingSid: String, response: Transport.HTTPResponse) {
+    public func recordedCall(job: String?, callSid: String = PipelineFixture.callSid(), duration: Int = 5,
+                             from: String = "+14155550123") async throws -> (recordingSid: String, response: Transport.HTTPResponse) {
         var voice = [(name: "AccountSid", value: sandbox.seed.accountSID), (name: "CallSid", value: callSid), (name: "CallStatus", value: "ringing"),
-                     (name: "From", value: "+14155550123"), (name: "To", value: number)]
+                     (name: "From", value: from), (name: "To", value: number)]
         if let job { voice.append((name: "JobId", value: job)) }
         let answer = try await post("/api/twilio/voice", voice)
         guard answer.isSuccess else { return ("", answer) }
+        await sandbox.state.addCall(sid: callSid, from: from, to: number)  // Twilio's record of the call
         let recording = await sandbox.state.addRecording(callSid: callSid, duration: duration)
         let response = try await post("/api/twilio/recording", Self.recordingCallback(account: sandbox.seed.accountSID, callSid: callSid,
                                                                                       recordingSid: recording.sid, start: recording.created, duration: duration))

@@ -152,6 +152,19 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
                 CREATE INDEX link_opens_job ON link_opens (job_id, at);
                 """)
         }
+        migrator.registerMigration("v8") { db in
+            // Privacy: the caller index (a keyed hash of From, the number dropped once the call
+            // ends), legal holds as last set, and the erasure log (ids only).
+            try db.execute(sql: """
+                ALTER TABLE calls ADD COLUMN caller_hash TEXT;
+                CREATE INDEX calls_caller ON calls (caller_hash);
+                ALTER TABLE recordings ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE recordings ADD COLUMN erased_at REAL;
+                CREATE TABLE erasures (recording_sid TEXT PRIMARY KEY NOT NULL, call_sid TEXT NOT NULL, job_id TEXT, object_key TEXT,
+                                       scope TEXT NOT NULL, reason TEXT, requested_at REAL NOT NULL, completed_at REAL, outcome TEXT);
+                CREATE INDEX erasures_requested ON erasures (requested_at);
+                """)
+        }
         return migrator
     }
 
@@ -183,16 +196,24 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
     /// A re-sent voice webhook may name the job once more, or name one where none was known; it
     /// never moves a call whose recording is already stored under a job (`recordings link` does).
     public func recordCall(_ call: CallRecord) async throws {
+        // The number is kept only while the call runs: a webhook replayed after the call ended
+        // must not bring it back.
+        let from = call.status.isFinal ? nil : call.from
         try await grouped("record call") { db in
             try db.execute(sql: """
-                INSERT INTO calls (call_sid, from_number, to_number, job_id, status, started_at) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO calls (call_sid, from_number, to_number, job_id, status, started_at, caller_hash) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(call_sid) DO UPDATE SET
                     job_id = CASE WHEN EXISTS (SELECT 1 FROM recordings r WHERE r.call_sid = calls.call_sid AND r.job_id IS NOT NULL)
                                   THEN calls.job_id ELSE COALESCE(excluded.job_id, calls.job_id) END,
-                    from_number = COALESCE(excluded.from_number, calls.from_number), to_number = COALESCE(excluded.to_number, calls.to_number)
-                """, arguments: [call.callSid, call.from, call.to, call.jobID, call.status.rawValue, call.startedAt.timeIntervalSince1970])
+                    from_number = CASE WHEN calls.status IN \(Self.finalStatuses) THEN NULL ELSE COALESCE(excluded.from_number, calls.from_number) END,
+                    to_number = COALESCE(excluded.to_number, calls.to_number),
+                    caller_hash = COALESCE(excluded.caller_hash, calls.caller_hash)
+                """, arguments: [call.callSid, from, call.to, call.jobID, call.status.rawValue, call.startedAt.timeIntervalSince1970, call.callerHash])
         }
     }
+
+    /// `CallStatus`'s final statuses as an SQL list (constants, never a caller's text).
+    static let finalStatuses = "(" + CallStatus.allCases.filter(\.isFinal).map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
 
     /// Only forward (`CallStatus.mayMove`): a replayed "ringing" never undoes "completed".
     public func setCallStatus(callSid: String, status: CallStatus, at now: Date) async throws {
@@ -200,8 +221,11 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
             let current = try String.fetchOne(db, sql: "SELECT status FROM calls WHERE call_sid = ?", arguments: [callSid])
             if let current {
                 guard CallStatus(rawValue: current).map({ $0.mayMove(to: status) }) ?? true else { return }
-                try db.execute(sql: "UPDATE calls SET status = ?, completed_at = COALESCE(completed_at, ?) WHERE call_sid = ?",
-                               arguments: [status.rawValue, status.isFinal ? now.timeIntervalSince1970 : nil, callSid])
+                // The call has ended: its number goes (the caller index keeps its hash).
+                try db.execute(sql: """
+                    UPDATE calls SET status = ?, completed_at = COALESCE(completed_at, ?), from_number = CASE WHEN ? THEN NULL ELSE from_number END
+                    WHERE call_sid = ?
+                    """, arguments: [status.rawValue, status.isFinal ? now.timeIntervalSince1970 : nil, status.isFinal, callSid])
             } else {
                 try db.execute(sql: "INSERT INTO calls (call_sid, status, started_at, completed_at) VALUES (?, ?, ?, ?)",
                                arguments: [callSid, status.rawValue, now.timeIntervalSince1970, status.isFinal ? now.timeIntervalSince1970 : nil])
@@ -271,14 +295,20 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
                 try db.execute(sql: """
                     UPDATE recordings SET job_id = ?, record_id = ?, state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, note = ?,
                         object_key = ?, object_size = ?, pending_line_written = ?, stored_at = ?, linked_at = ?,
-                        quality_problem = ?, object_sha256 = ?, cleanup_pending = ?, twilio_deleted = ?,
+                        quality_problem = ?, object_sha256 = ?, cleanup_pending = ?, twilio_deleted = ?, erased_at = ?,
                         claimed_by = NULL, claim_token = NULL, claimed_until = NULL, claimed_at = NULL
                     WHERE recording_sid = ? AND claim_token = ?
                     """, arguments: [job.jobID, job.recordID, job.state.rawValue, job.attempts, job.nextAttemptAt.timeIntervalSince1970,
                                      job.lastError, job.note, job.objectKey, job.objectSize, job.pendingLineWritten, job.storedAt?.timeIntervalSince1970,
                                      job.linkedAt?.timeIntervalSince1970, job.qualityProblem, job.objectSHA256, job.cleanupPending, job.twilioDeleted,
-                                     job.recordingSid, claim.token.rawValue])
-                if db.changesCount > 0 { written.insert(job.recordingSid) }
+                                     job.erasedAt?.timeIntervalSince1970, job.recordingSid, claim.token.rawValue])
+                guard db.changesCount > 0 else { continue }
+                written.insert(job.recordingSid)
+                if job.state == .erased {
+                    // The log line completes with the row, in the same transaction.
+                    try db.execute(sql: "UPDATE erasures SET completed_at = COALESCE(completed_at, ?), outcome = COALESCE(outcome, ?) WHERE recording_sid = ?",
+                                   arguments: [job.erasedAt?.timeIntervalSince1970, job.note, job.recordingSid])
+                }
             }
             return written
         }
@@ -376,7 +406,7 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
         try await immediate("requeue") { db in
             try db.execute(sql: """
                 UPDATE recordings SET state = ?, attempts = 0, next_attempt_at = ?, claimed_by = NULL, claim_token = NULL, claimed_until = NULL, claimed_at = NULL
-                WHERE recording_sid = ?
+                WHERE recording_sid = ? AND state NOT IN ('erasing', 'erased')
                 """, arguments: [state.rawValue, now.timeIntervalSince1970, recordingSid])
             return db.changesCount > 0
         }
@@ -668,12 +698,13 @@ public final class SQLiteJobStore: JobStore, CustomStringConvertible {
             qualityProblem: row["quality_problem"], objectSHA256: row["object_sha256"], cleanupPending: row["cleanup_pending"],
             twilioDeleted: row["twilio_deleted"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
             storedAt: (row["stored_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            linkedAt: (row["linked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            linkedAt: (row["linked_at"] as Double?).map(Date.init(timeIntervalSince1970:)), legalHold: row["legal_hold"],
+            erasedAt: (row["erased_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 
     static func callRecord(_ row: Row) -> CallRecord {
         CallRecord(callSid: row["call_sid"], from: row["from_number"], to: row["to_number"], jobID: row["job_id"], status: CallStatus(rawValue: row["status"] as String? ?? "") ?? .inProgress,
                    startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                   completedAt: (row["completed_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+                   completedAt: (row["completed_at"] as Double?).map(Date.init(timeIntervalSince1970:)), callerHash: row["caller_hash"])
     }
 }

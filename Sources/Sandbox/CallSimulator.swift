@@ -101,7 +101,7 @@ public struct CallSimulator: Sendable {
         }
 
         if let recording {
-            let created = try await createRecording(callSID: report.callSid, duration: options.duration)
+            let created = try await createRecording(callSID: report.callSid, duration: options.duration, from: options.from, to: options.to)
             report.recordingSid = created.sid
             report.recordingChannels = recording.channels
             let parameters: [(name: String, value: String)] = [
@@ -146,10 +146,11 @@ public struct CallSimulator: Sendable {
         }
     }
 
-    private func createRecording(callSID: String, duration: Int) async throws -> (sid: String, mediaURL: String, startTime: String) {
+    private func createRecording(callSID: String, duration: Int, from: String, to: String) async throws -> (sid: String, mediaURL: String, startTime: String) {
         let url = twilio.baseURL.appendingPathComponent("_sandbox/recordings")
         let auth = "Basic " + Data("\(twilio.credentials.username):\(twilio.credentials.password)".utf8).base64EncodedString()
-        let body = JSONValue.object(["call_sid": .string(callSID), "duration": .number(Double(duration))]).encoded()
+        // The call's record too, as Twilio keeps one for every call (with its From).
+        let body = JSONValue.object(["call_sid": .string(callSID), "duration": .number(Double(duration)), "from": .string(from), "to": .string(to)]).encoded()
         let response = try await transport.send(HTTPRequest(method: "POST", url: url, headers: [(name: "Authorization", value: auth), (name: "Content-Type", value: "application/json")], body: Data(body.utf8)))
         let answer = try JSONDecoder().decode(JSONValue.self, from: response.body)
         guard response.isSuccess, let sid = answer["sid"]?.stringValue, let media = answer["media_url"]?.stringValue, let start = answer["start_time"]?.stringValue else {

@@ -4,7 +4,7 @@ import Spec
 import Transport
 import Twilio
 
-/// Twilio's 2010-04-01 API: numbers, recordings and their media.
+/// Twilio's 2010-04-01 API: numbers, calls, recordings and their media.
 extension SandboxServer {
     func addTwilioRoutes(to router: Router<BasicRequestContext>) {
         let accounts = router.group("/2010-04-01/Accounts/:account")
@@ -58,6 +58,16 @@ extension SandboxServer {
             // `.mp3` is MP3; Twilio answers WAV for no extension, which the sandbox does not make.
             guard file.hasSuffix(".mp3") else { return twilioError(415, 20415, "the sandbox serves .mp3 and .json") }
             return Response(status: .ok, headers: [.contentType: "audio/mpeg"], body: .init(byteBuffer: ByteBuffer(bytes: recording.media)))
+        }
+
+        accounts.get("Calls/:file") { request, context in
+            if let denied = twilioAuth(request, context) { return denied }
+            guard let sid = jsonSID(context), let call = await state.call(sid: sid) else { return twilioError(404, 20404) }
+            return Self.json(.object([
+                "sid": .string(call.sid), "account_sid": .string(seed.accountSID), "from": .string(call.from), "to": .string(call.to),
+                "status": .string(call.status), "direction": .string("inbound"), "start_time": .string(Self.rfc2822(call.started)),
+                "api_version": .string("2010-04-01"), "uri": .string("/2010-04-01/Accounts/\(seed.accountSID)/Calls/\(call.sid).json"),
+            ]))
         }
 
         accounts.delete("Recordings/:file") { request, context in

@@ -40,6 +40,9 @@ public struct SandboxServer: Sendable {
             guard let callSid = body?["call_sid"]?.stringValue, case .number(let duration)? = body?["duration"], duration > 0 else {
                 return twilioError(400, 21211, "call_sid and a positive duration are required")
             }
+            if let from = body?["from"]?.stringValue {
+                await state.addCall(sid: callSid, from: from, to: body?["to"]?.stringValue ?? "")
+            }
             let recording = await state.addRecording(callSid: callSid, duration: Int(duration))
             let media = "\(request.uri.scheme.map { "\($0)://" } ?? "http://")\(request.head.authority ?? "127.0.0.1")/2010-04-01/Accounts/\(seed.accountSID)/Recordings/\(recording.sid)"
             return Self.json(.object(["sid": .string(recording.sid), "media_url": .string(media), "start_time": .string(Self.rfc2822(recording.created))]))

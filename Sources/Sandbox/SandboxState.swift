@@ -18,6 +18,15 @@ public actor SandboxState {
         var media: Data
     }
 
+    /// A call Twilio made a record of (`Calls/{sid}.json`): what the caller index is filled from.
+    public struct Call: Sendable {
+        public var sid: String
+        public var from: String
+        public var to: String
+        public var status: String
+        public var started: Date
+    }
+
     public struct Field: Sendable {
         var id: String
         var name: String
@@ -34,6 +43,7 @@ public actor SandboxState {
     let seed: SandboxSeed
     var numbers: [Number]
     public internal(set) var recordings: [Recording] = []
+    public internal(set) var calls: [Call] = []
     var tables: [Table]
     /// Airtable's limit as the sandbox enforces it.
     let requestsPerSecond: Int
@@ -170,6 +180,17 @@ public actor SandboxState {
     }
 
     func recording(sid: String) -> Recording? { recordings.first { $0.sid == sid } }
+
+    /// Keeps the call's record (the first one made wins: a call's `From` never changes).
+    @discardableResult
+    public func addCall(sid: String, from: String, to: String, status: String = "completed", started: Date = Date()) -> Call {
+        if let known = calls.first(where: { $0.sid == sid }) { return known }
+        let call = Call(sid: sid, from: from, to: to, status: status, started: started)
+        calls.append(call)
+        return call
+    }
+
+    func call(sid: String) -> Call? { calls.first { $0.sid == sid } }
 
     func deleteRecording(sid: String) -> Bool {
         guard let index = recordings.firstIndex(where: { $0.sid == sid }) else { return false }

@@ -128,6 +128,17 @@ public struct TwilioClient: Sendable {
         }
     }
 
+    /// One of the account's calls; nil when Twilio has no such call (or no longer: Twilio keeps
+    /// call records for 13 months).
+    public func call(sid: String) async throws -> Twilio.Call? {
+        do {
+            let response = try await send("FetchCall", "GET", "\(accountPath)/Calls/\(sid).json")
+            return try JSONDecoder().decode(Twilio.Call.self, from: response.body)
+        } catch let error as TwilioError where error.status == 404 {
+            return nil
+        }
+    }
+
     /// Recordings created in a window (Twilio's `DateCreated>` / `DateCreated<` filters, by day).
     public func recordings(createdAfter: String? = nil, createdBefore: String? = nil, pageSize: Int = 100) async throws -> [Twilio.Recording] {
         var query = ["PageSize=\(pageSize)"]

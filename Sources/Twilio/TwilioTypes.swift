@@ -64,6 +64,20 @@ public enum Twilio {
         }
     }
 
+    /// A call record (`Calls/{sid}.json`): what `recordings index-callers` reads `From` from.
+    public struct Call: Sendable, Equatable, Codable {
+        public var sid: String
+        public var from: String?
+        public var to: String?
+        public var status: String?
+        public var startTime: String?
+
+        enum CodingKeys: String, CodingKey {
+            case sid, from, to, status
+            case startTime = "start_time"
+        }
+    }
+
     /// A page of a list answer: its items and the next page's path (nil on the last).
     struct Page<Item: Decodable>: Decodable {
         var items: [Item]

@@ -106,7 +106,7 @@ struct RecordingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recordings",
         abstract: "Work with stored recordings.",
-        subcommands: [URLCommand.self, LinkCommand.self, RevokeCommand.self, RelinkCommand.self, HoldCommand.self])
+        subcommands: [URLCommand.self, LinkCommand.self, RevokeCommand.self, RelinkCommand.self, HoldCommand.self, EraseCommand.self, IndexCallersCommand.self])
 
     struct URLCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -214,30 +214,24 @@ struct RecordingsCommand: AsyncParsableCommand {
     struct HoldCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "hold",
-            abstract: "Put recordings on legal hold (S3 Object Lock), or release them: every version of each object a job, call or recording names.",
+            abstract: "Put recordings on legal hold (S3 Object Lock), or release them: every version of each object a caller, job, call or recording names.",
             discussion: "A held version cannot be deleted by anyone, lifecycle expiration included, until it is released; S3 enforces this. The bucket needs Object Lock (the spec's bucket.object_lock: true, with versioning: true, then recops apply). --status only reports. Exit 0 when every named recording was handled, 1 when nothing matches or the bucket has no Object Lock.")
 
         @OptionGroup var specOptions: SpecOptions
         @OptionGroup var dataDirOptions: DataDirOptions
-        @Option(help: ArgumentHelp("Hold every recording of this job.", valueName: "job-id"))
-        var job: String?
-        @Option(help: ArgumentHelp("Hold the recordings of this call.", valueName: "CallSid"))
-        var call: String?
-        @Option(help: ArgumentHelp("Hold this recording.", valueName: "RecordingSid"))
-        var recording: String?
+        @OptionGroup var select: SelectorOptions
         @Flag(help: "Release the hold instead.")
         var release = false
         @Flag(help: "Only show whether they are held.")
         var status = false
 
         func validate() throws {
-            guard [job, call, recording].compactMap({ $0 }).count == 1 else { throw ValidationError("name the recordings with one of --job, --call or --recording") }
             if release, status { throw ValidationError("--release and --status do not go together") }
         }
 
         func run() async throws {
             Wiring.bootstrapLogging()
-            let selector: RecordingHolds.Selector = if let job { .job(job) } else if let call { .call(call) } else { .recording(recording!) }
+            let selector = select.selector
             let loaded = try Wiring.loadSpec(path: specOptions.spec, parts: nil)
             let wiring = try await PipelineWiring.build(spec: loaded.spec, dataDir: dataDirOptions.dataDir, store: dataDirOptions.store, replicaID: "recordings-\(getpid())", transport: AsyncHTTPClientTransport())
             let holds = wiring.recordingHolds()
@@ -248,6 +242,9 @@ struct RecordingsCommand: AsyncParsableCommand {
                     print("\(state) \(recording.recordingSid) call \(recording.callSid) job \(recording.jobID ?? "-") s3://\(loaded.spec.bucket?.name ?? "?")/\(recording.key) (\(recording.versions.count) version\(recording.versions.count == 1 ? "" : "s"))")
                 }
             } catch let error as RecordingHolds.Refused {
+                Wiring.writeError("recordings hold: \(error)")
+                throw CommandExit.failure
+            } catch let error as RecordingSelector.Refused {
                 Wiring.writeError("recordings hold: \(error)")
                 throw CommandExit.failure
             }
@@ -314,8 +311,8 @@ struct RecordingsCommand: AsyncParsableCommand {
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "Reports from the access audit.",
-        subcommands: [Access.self])
+        abstract: "Reports from the access audit and the erasure log.",
+        subcommands: [Access.self, Erasures.self])
 
     struct Access: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -46,6 +46,7 @@ enum PipelineWiring {
                 replica = "\(ProcessInfo.processInfo.hostName):\(directory.path)"
             }
             var configuration = try PipelineConfiguration(spec: spec, accountSID: account, authToken: token, owner: replica, dataDirectory: directory)
+            configuration.callers = try CallerIndex(environment: Wiring.environment)
             if let seconds = Wiring.environment["RECOPS_RETRY_BASE_SECONDS"].flatMap(Double.init) { configuration.retry.retryBase = seconds }
             if let seconds = Wiring.environment["RECOPS_AIRTABLE_THROTTLE_PAUSE_SECONDS"].flatMap(Double.init) { configuration.retry.throttleDelay = seconds }
             if case .postgres = engine {

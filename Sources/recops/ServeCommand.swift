@@ -91,6 +91,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         await Self.checkCredentials(assembled.aws.configuration.credentials, ttl: assembled.configuration.history, logger: logger)
         let configuration = assembled.configuration
+        if configuration.callers == nil {
+            logger.warning("RECOPS_PRIVACY_KEY is not set: calls are not indexed by caller, so recops recordings erase --caller cannot find them")
+        }
         let app = assembled.application(host: host, port: port, adminToken: Wiring.environment["RECOPS_ADMIN_TOKEN"]) { bound in
             // On standard output, unbuffered, so a script that started it with --port 0 learns the port.
             FileHandle.standardOutput.write(Data("recops serve listening on http://\(host):\(bound)\n".utf8))

@@ -65,7 +65,8 @@ struct StoreCommand: AsyncParsableCommand {
             defer { target.close() }
             do {
                 let rows = try await source.exportRows()
-                let copied = try await target.importRows(recordings: rows.recordings, calls: rows.calls)
+                // The erasure log goes too: it is the record that an erasure was done.
+                let copied = try await target.importRows(recordings: rows.recordings, calls: rows.calls, erasures: try await source.exportErasures())
                 let links = try await source.exportLinks()
                 let linked = try await target.importLinks(links.links, opens: links.opens)
                 print("copied \(copied.recordings) of \(rows.recordings.count) recordings, \(copied.calls) of \(rows.calls.count) calls, "

@@ -413,7 +413,8 @@ import Twilio
         try await store.setCallStatus(callSid: "CA1", status: .completed, at: subject.now.addingTimeInterval(60))
         try await store.setCallStatus(callSid: "CA1", status: .ringing, at: subject.now.addingTimeInterval(61))
         let call = try #require(try await store.call("CA1"))
-        #expect(call.jobID == "J-1" && call.status == .completed && call.from == "+14155550100" && call.completedAt == subject.now.addingTimeInterval(60))
+        // The number went with the call's end (the caller index keeps its hash instead).
+        #expect(call.jobID == "J-1" && call.status == .completed && call.from == nil && call.to == "+14155550199" && call.completedAt == subject.now.addingTimeInterval(60))
         #expect(try await store.unmatchedCalls(since: Self.start).map(\.callSid) == ["CA2"])
         try await store.setCallStatus(callSid: "CA2", status: .completed, at: subject.now.addingTimeInterval(60))
         // CA2 has a recording, CA3 only Twilio's "absent": CA1 and CA3 completed without one.
@@ -469,7 +470,100 @@ import Twilio
         job.twilioDeleted = false
         job.storedAt = Self.start.addingTimeInterval(1)
         job.linkedAt = Self.start.addingTimeInterval(2)
+        job.erasedAt = Self.start.addingTimeInterval(3)
         #expect(try await subject.store.commit([job], under: claim).count == 1)
         #expect(try await subject.store.job(job.recordingSid) == job)
+    }
+
+    /// The caller index keeps a hash, never a number past the call's end; a webhook replayed
+    /// later cannot bring the number back.
+    @Test(arguments: Engine.allCases) func theCallerIndexKeepsNoNumberOnceTheCallHasEnded(engine: Engine) async throws {
+        let subject = try await Self.subject(engine)
+        let store = subject.store
+        let call = CallRecord(callSid: "CA1", from: "+14155550123", to: "+14155550100", jobID: "J-1", status: .ringing, startedAt: subject.now, callerHash: "k1:aaa")
+        try await store.recordCall(call)
+        #expect(try await store.call("CA1")?.from == "+14155550123", "kept while the call runs")
+        try await store.setCallStatus(callSid: "CA1", status: .completed, at: subject.now)
+        let ended = try #require(try await store.call("CA1"))
+        #expect(ended.from == nil && ended.callerHash == "k1:aaa" && ended.jobID == "J-1")
+        try await store.recordCall(call)  // Twilio re-sends the voice webhook
+        #expect(try await store.call("CA1")?.from == nil)
+        // A call first heard of as ended keeps no number either.
+        try await store.recordCall(CallRecord(callSid: "CA2", from: "+14155550123", to: nil, jobID: nil, status: .completed, startedAt: subject.now, callerHash: "k1:aaa"))
+        #expect(try await store.call("CA2")?.from == nil)
+        #expect(try await Set(store.callSids(callerHashes: ["k1:aaa", "k0:old"])) == ["CA1", "CA2"])
+        #expect(try await store.callSids(callerHashes: ["k1:bbb"]).isEmpty)
+
+        // What the backfill finds: calls without a hash (a kept number, or only a recording's
+        // call), and with `staleUnder`, those hashed under another key.
+        try await store.recordCall(CallRecord(callSid: "CA3", from: "+14155550999", to: nil, jobID: nil, status: .inProgress, startedAt: subject.now))
+        _ = try await store.accept(Self.callback(4, call: "CA4"), at: subject.now)
+        #expect(try await store.unindexedCalls(staleUnder: nil, limit: 10) == [UnindexedCall(callSid: "CA3", from: "+14155550999"), UnindexedCall(callSid: "CA4", from: nil)])
+        #expect(try await store.unindexedCalls(staleUnder: "k1", limit: 10).map(\.callSid) == ["CA3", "CA4"])
+        #expect(try await store.unindexedCalls(staleUnder: "k2", limit: 10).map(\.callSid) == ["CA1", "CA2", "CA3", "CA4"])
+        try await store.indexCaller(callSid: "CA3", hash: "k2:ccc", status: .inProgress, startedAt: subject.now)
+        #expect(try await store.call("CA3")?.from == "+14155550999", "a running call keeps its number until it ends")
+        try await store.indexCaller(callSid: "CA4", hash: "k2:ddd", status: .completed, startedAt: subject.now)
+        let added = try #require(try await store.call("CA4"))
+        #expect(added.callerHash == "k2:ddd" && added.from == nil && added.status == .completed)
+        #expect(try await store.unindexedCalls(staleUnder: nil, limit: 10).isEmpty)
+    }
+
+    /// An erasure is queued once, takes the row from a step in flight only after that step's
+    /// lease, never goes back, and its log line completes in the commit that marks it erased.
+    @Test(arguments: Engine.allCases) func anErasureIsQueuedOnceLoggedAndFenced(engine: Engine) async throws {
+        let subject = try await Self.subject(engine)
+        let store = subject.store
+        let jobs = try await Self.stored(subject, 1...2) { "J-\($0)" }
+        let erasure = JobStateMachine.eligibility(.erasure)
+        func record(_ job: RecordingJob) -> ErasureRecord {
+            ErasureRecord(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, objectKey: job.objectKey, scope: .caller,
+                          reason: "ticket 7", requestedAt: subject.now)
+        }
+        // A history step holds job 1 when the erasure comes.
+        let inFlight = try #require(try await store.claim(Self.history, jobID: "J-1", order: .received, limit: 5, owner: "history", lease: 60))
+        #expect(try await store.queueErasure(record(jobs[0]), at: subject.now))
+        #expect(try await !store.queueErasure(record(jobs[0]), at: subject.now), "queued once")
+        #expect(try await store.queueErasure(record(jobs[1]), at: subject.now))
+        #expect(try await store.commit(inFlight.jobs.map { var job = $0; job.state = .linked; return job }, under: inFlight).isEmpty, "the step in flight lost its commit")
+        #expect(try await store.renew(inFlight, lease: 60) == 0)
+        let first = try #require(try await store.claim(erasure, jobID: nil, order: .due, limit: 10, owner: "eraser", lease: 600))
+        #expect(first.recordingSids == [jobs[1].recordingSid], "job 1 waits out the lease of the step that held it")
+        subject.advance(61)
+        let second = try #require(try await store.claim(erasure, jobID: nil, order: .due, limit: 10, owner: "eraser", lease: 60))
+        #expect(second.recordingSids == [jobs[0].recordingSid])
+        #expect(try await !store.requeue(jobs[0].recordingSid, as: .stored, at: subject.now), "a retry never undoes an erasure")
+        #expect(try await store.job(jobs[0].recordingSid)?.state == .erasing)
+
+        let log = try await store.erasures(since: .distantPast, limit: 10)
+        #expect(log.count == 2 && log.allSatisfy { $0.completedAt == nil && $0.scope == .caller && $0.reason == "ticket 7" })
+        var done = second.jobs[0]
+        let machine = JobStateMachine()
+        done = try machine.apply(.erased(outcome: "1 S3 version(s), Twilio's copy"), to: done, at: subject.now).job
+        #expect(try await store.commit([done], under: second).count == 1)
+        let erased = try #require(try await store.job(jobs[0].recordingSid))
+        #expect(erased.state == .erased && erased.erasedAt == subject.now && erased.twilioDeleted)
+        let completed = try #require(try await store.erasures(since: .distantPast, limit: 10).first { $0.recordingSid == jobs[0].recordingSid })
+        #expect(completed.completedAt == subject.now && completed.outcome == "1 S3 version(s), Twilio's copy" && completed.objectKey == jobs[0].objectKey)
+        #expect(try await !store.queueErasure(record(jobs[0]), at: subject.now), "an erased recording is not queued again")
+        #expect(try await store.erasures(since: subject.now.addingTimeInterval(1), limit: 10).isEmpty)
+    }
+
+    @Test(arguments: Engine.allCases) func legalHoldsAreRemembered(engine: Engine) async throws {
+        let subject = try await Self.subject(engine)
+        let store = subject.store
+        let jobs = try await Self.stored(subject, 1...3) { "J-\($0)" }
+        try await store.setLegalHold(recordingSids: [jobs[0].recordingSid, jobs[2].recordingSid], held: true)
+        #expect(try await store.heldRecordings(limit: 10).map(\.recordingSid) == [jobs[0].recordingSid, jobs[2].recordingSid])
+        // A step's commit does not undo a hold (it never writes the column).
+        let claim = try #require(try await store.claim([RowFilter(state: .stored)], jobID: "J-1", order: .due, limit: 1, owner: "a", lease: 60))
+        #expect(claim.jobs[0].legalHold)
+        var job = claim.jobs[0]
+        job.legalHold = false
+        job.state = .linked
+        #expect(try await store.commit([job], under: claim).count == 1)
+        #expect(try await store.job(jobs[0].recordingSid)?.legalHold == true)
+        try await store.setLegalHold(recordingSids: [jobs[0].recordingSid], held: false)
+        #expect(try await store.heldRecordings(limit: 10).map(\.recordingSid) == [jobs[2].recordingSid])
     }
 }

@@ -19,6 +19,8 @@ public struct PipelineConfiguration: Sendable, CustomStringConvertible {
     /// The service's IAM user (its key ages show on the operations page).
     public var iamUser: String?
     public var links = LinkSettings()
+    /// The caller index's key (`RECOPS_PRIVACY_KEY`); nil: calls are not indexed by caller.
+    public var callers: CallerIndex?
 
     /// Names this replica's claims; a restarted replica releases its own claims at once.
     public var owner: String

@@ -55,6 +55,7 @@ enum OpsPage {
         body += "<h2>Pending and failed recordings</h2>" + pendingTable(status)
         body += "<h2>Calls without a job</h2>" + callsTable(status)
         body += "<h2>Quality problems</h2>" + qualityTable(status)
+        body += "<h2>Legal hold</h2>" + heldTable(status)
         body += "<h2>Recording links opened</h2>" + opensTable(status) + busiestTable(status)
         return document(title: "recops operations", body: body)
     }
@@ -68,6 +69,7 @@ enum OpsPage {
         rows.append(("Pending", "\(status.pending.count)"))
         rows.append(("In progress, by replica", status.claimsText))
         rows.append(("History full", status.historyFull.isEmpty ? "none" : "\(status.historyFull.count): their jobs' history fields have no room"))
+        rows.append(("Legal hold", status.held.isEmpty ? "none" : "\(status.held.count) recording(s): never erased or expired until released"))
         rows.append(("Airtable requests this month", status.airtableMonthText))
         rows.append(("History steps stalled", status.stalledHistory.isEmpty ? "none"
             : status.stalledHistory.map { "job \($0.jobID) held by \($0.owner) for \(PipelineStatus.age(Int(status.generatedAt.timeIntervalSince($0.since)))) with no progress" }.joined(separator: "; ")))
@@ -148,6 +150,7 @@ enum OpsPage {
         let rows = jobs.map { job, age -> [String] in
             let sid = escape(job.recordingSid)
             let retry = job.state == .unmatched ? "needs a job: <code>recops recordings link \(sid) --job …</code>"
+                : job.state == .erasing ? "erasing: it resumes by itself (a legal hold must be released first)"
                 : job.state == .historyFull ? "make room in the job's history field, then: <form method=\"post\" action=\"/ops/retry/\(sid)\"><button type=\"submit\" aria-label=\"Retry recording \(sid) now\">Retry</button></form>"
                 : "<form method=\"post\" action=\"/ops/retry/\(sid)\"><button type=\"submit\" aria-label=\"Retry recording \(sid) now\">Retry</button></form>"
             return [sid, escape(job.callSid), escape(job.jobID ?? "none"), escape(job.state.rawValue), escape(PipelineStatus.age(age)),
@@ -159,7 +162,12 @@ enum OpsPage {
 
     static func callsTable(_ status: PipelineStatus) -> String {
         table(caption: "Calls whose caller gave no known job, last 24 h", headers: ["Call", "From", "Status"],
-              rows: status.unmatchedCalls.map { [escape($0.callSid), escape($0.from ?? "unknown"), escape($0.status.rawValue)] }, empty: "None.")
+              rows: status.unmatchedCalls.map { [escape($0.callSid), escape($0.from ?? "not kept after the call"), escape($0.status.rawValue)] }, empty: "None.")
+    }
+
+    static func heldTable(_ status: PipelineStatus) -> String {
+        table(caption: "Recordings under legal hold (recops recordings hold): S3 refuses to delete them", headers: ["Recording", "Call", "Job", "Object"],
+              rows: status.held.map { [escape($0.recordingSid), escape($0.callSid), escape($0.jobID ?? "none"), escape($0.objectKey ?? "")] }, empty: "None.")
     }
 
     static func qualityTable(_ status: PipelineStatus) -> String {

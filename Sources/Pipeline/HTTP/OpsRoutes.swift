@@ -128,7 +128,8 @@ public struct OpsRoutes: Sendable {
             guard !Self.isCrossSite(request) else { return Self.crossSite }
             guard isAuthorized(request) else { return Self.html(OpsPage.login(error: "Sign in to retry."), status: .unauthorized) }
             let sid = context.parameters.get("sid") ?? ""
-            guard RecordingCallback.isSid(sid, prefix: "RE"), let job = try await store.job(sid), job.state.isOpen || job.state == .historyFull else {
+            guard RecordingCallback.isSid(sid, prefix: "RE"), let job = try await store.job(sid),
+                  job.state != .erasing, job.state.isOpen || job.state == .historyFull else {
                 return Self.html(OpsPage.document(title: "recops operations", body: "<h1>recops operations</h1><p role=\"alert\">No recording \(OpsPage.escape(sid)) is waiting to be retried.</p><p><a href=\"/ops\">Back</a></p>"), status: .notFound)
             }
             // A full history is looked at again at once (someone may have made room).

@@ -181,8 +181,9 @@ public struct WebhookRoutes: Sendable {
             status = .inProgress
         }
         do {
-            try await store.recordCall(CallRecord(callSid: callSid, from: parameters["From"], to: parameters["To"], jobID: jobID,
-                                                  status: status, startedAt: now()))
+            let from = parameters["From"].flatMap { $0.isEmpty ? nil : $0 }
+            try await store.recordCall(CallRecord(callSid: callSid, from: from, to: parameters["To"], jobID: jobID,
+                                                  status: status, startedAt: now(), callerHash: from.flatMap { configuration.callers?.hash($0) }))
             return nil
         } catch {
             logger.error("cannot store the call: \(Redaction.message(error))")

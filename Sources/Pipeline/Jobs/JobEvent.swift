@@ -29,6 +29,10 @@ public enum JobEvent: Sendable, Equatable {
     case recordingCompleted(startTime: Date, duration: Int?)
     /// A person or reconcile sends the job back to a step (the retry button, a missing line).
     case requeued(RecordingJob.State)
+    /// Every copy is gone and the history line's URL erased; `outcome` says what was removed.
+    case erased(outcome: String)
+    /// The erasure stopped short (a legal hold set meanwhile, a service down): it resumes.
+    case erasureFailed(FailureKind, String)
 
     /// What an upload produced.
     public struct StoredObject: Sendable, Equatable {
@@ -64,6 +68,8 @@ public enum JobEvent: Sendable, Equatable {
         case .assigned: "assigned"
         case .recordingCompleted: "recording completed"
         case .requeued(let state): "requeued as \(state.rawValue)"
+        case .erased: "erased"
+        case .erasureFailed(let kind, _): "erasure failed (\(kind.rawValue))"
         }
     }
 }

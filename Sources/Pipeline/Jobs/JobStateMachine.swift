@@ -12,6 +12,7 @@ import Foundation
 ///                                   (pending line written once; transfer retried)
 /// absent / failed ──recording completed──▶ received          unmatched ──assigned──▶ stored
 /// stored ──line does not fit──▶ history_full ──room made (retried), line written──▶ linked
+/// any state ──queueErasure (a person)──▶ erasing ──erased──▶ erased (failures retried)
 /// ```
 public struct JobStateMachine: Sendable {
     /// How failed steps are retried (the spec's `recordings.upload`, and the service's tuning).
@@ -201,6 +202,20 @@ public struct JobStateMachine: Sendable {
             job.duration = duration
             job.nextAttemptAt = now
 
+        case (.erasing, .erased(let outcome)):
+            job.state = .erased
+            job.erasedAt = now
+            job.note = outcome
+            job.lastError = nil
+            job.attempts = 0
+            job.cleanupPending = false
+            job.twilioDeleted = true
+
+        case (.erasing, .erasureFailed(let kind, let message)):
+            job.attempts += 1
+            job.lastError = message
+            job.nextAttemptAt = now.addingTimeInterval(transferDelay(afterAttempts: kind.isRetryable ? job.attempts : policy.transferAttempts + job.attempts))
+
         case (_, .requeued(let target)) where Self.mayRequeue(original, as: target):
             job.state = target
             job.attempts = 0
@@ -216,11 +231,13 @@ public struct JobStateMachine: Sendable {
     /// state but the terminal reports of Twilio, to `stored` (write the line again) only with its
     /// object in S3 and its job known, and to its own open state (due now).
     public static func mayRequeue(_ job: RecordingJob, as target: RecordingJob.State) -> Bool {
-        switch target {
+        // An erasure is never undone by a retry: nothing would be left to transfer or link.
+        if job.state == .erasing || job.state == .erased { return false }
+        return switch target {
         case .received: job.state != .absent && job.state != .failed
         case .stored: job.objectKey != nil && job.jobID != nil && [.stored, .linked, .uploadPending, .historyFull].contains(job.state)
         case .uploadPending: job.state == .uploadPending
-        case .linked, .unmatched, .absent, .failed, .historyFull: false
+        case .linked, .unmatched, .absent, .failed, .historyFull, .erasing, .erased: false
         }
     }
 
@@ -255,11 +272,12 @@ public struct JobStateMachine: Sendable {
                         RowFilter(state: .historyFull, hasJob: true)]
         case .transfer: [RowFilter(state: .received), RowFilter(state: .uploadPending)]
         case .cleanup: [RowFilter(state: .linked, cleanupPending: true)]
+        case .erasure: [RowFilter(state: .erasing)]
         }
     }
 }
 
-/// The three steps, in the order the scheduler offers them.
+/// The steps, in the order the scheduler offers them.
 public enum StepKind: String, Sendable, CaseIterable, Codable {
     /// Append the due lines (URL lines and pending lines) of one job, in one read-modify-write.
     case history
@@ -267,6 +285,8 @@ public enum StepKind: String, Sendable, CaseIterable, Codable {
     case transfer
     /// Delete the Twilio copy of a linked recording whose S3 object is confirmed.
     case cleanup
+    /// Remove every copy of a recording queued for erasure, and the URL of its history line.
+    case erasure
 }
 
 /// Which rows are eligible for a step: a state and optional conditions on three columns. Plain

@@ -19,9 +19,14 @@ public struct RecordingJob: Sendable, Equatable {
         /// characters): kept, reported, and linked once someone makes room (it is retried now and
         /// then, and at once by the retry button).
         case historyFull = "history_full"
+        /// Queued for erasure (`recops recordings erase`): the erasure step removes its S3
+        /// versions, Twilio's copy and its link, and erases the URL of its history line.
+        case erasing
+        /// Erased everywhere; the row stays (ids only) so a second erasure is a no-op.
+        case erased
 
         /// Work remains to be done by the pipeline alone (`history_full` and `unmatched` wait for a person).
-        public var isOpen: Bool { [.received, .uploadPending, .stored].contains(self) }
+        public var isOpen: Bool { [.received, .uploadPending, .stored, .erasing].contains(self) }
     }
 
     public var recordingSid: String
@@ -55,12 +60,18 @@ public struct RecordingJob: Sendable, Equatable {
     public var receivedAt: Date
     public var storedAt: Date?
     public var linkedAt: Date?
+    /// Under S3 legal hold, as `recordings hold` last set it (S3 is the truth; this is what
+    /// `status` and `/ops` list). Written by `setLegalHold` only, never by a step's commit.
+    public var legalHold: Bool
+    public var erasedAt: Date?
 
     public init(recordingSid: String, callSid: String, accountSid: String, startTime: Date, duration: Int?, jobID: String? = nil,
                 recordID: String? = nil, state: State, attempts: Int = 0, nextAttemptAt: Date, lastError: String? = nil, note: String? = nil,
                 objectKey: String? = nil, objectSize: Int? = nil, pendingLineWritten: Bool = false, qualityProblem: String? = nil,
                 objectSHA256: String? = nil, cleanupPending: Bool = false, twilioDeleted: Bool = false, receivedAt: Date,
-                storedAt: Date? = nil, linkedAt: Date? = nil) {
+                storedAt: Date? = nil, linkedAt: Date? = nil, legalHold: Bool = false, erasedAt: Date? = nil) {
+        self.legalHold = legalHold
+        self.erasedAt = erasedAt
         self.recordingSid = recordingSid
         self.callSid = callSid
         self.accountSid = accountSid

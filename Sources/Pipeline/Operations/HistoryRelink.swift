@@ -45,14 +45,18 @@ public struct HistoryRelink: Sendable {
         }
     }
 
-    /// A recording whose line may move: its job row and its stable URL.
+    /// A recording whose line may change: its job row, the URL part it gets (the stable link,
+    /// or an erasure's `<erased …>`), and other URLs known to be the recording's (its stable
+    /// link, which holds no object key) that are replaced too.
     public struct Target: Sendable {
         public var job: RecordingJob
         public var url: String
+        public var replaces: [String]
 
-        public init(job: RecordingJob, url: String) {
+        public init(job: RecordingJob, url: String, replaces: [String] = []) {
             self.job = job
             self.url = url
+            self.replaces = replaces
         }
     }
 
@@ -97,7 +101,8 @@ public struct HistoryRelink: Sendable {
         }
         let forms = targets.map { target in
             (prefix: filled(template[..<at], target.job), suffix: filled(template[(at + placeholder.count)...], target.job),
-             marker: Array(RecordingLayout.marker(forKey: target.job.objectKey ?? "").unicodeScalars), stable: Array(target.url.unicodeScalars))
+             marker: Array(RecordingLayout.marker(forKey: target.job.objectKey ?? "").unicodeScalars), stable: Array(target.url.unicodeScalars),
+             others: target.replaces.map { Array($0.unicodeScalars) })
         }
         var found = Set<Int>()
         var rewritten = 0, alreadyStable = 0
@@ -117,7 +122,7 @@ public struct HistoryRelink: Sendable {
                     alreadyStable += 1
                     break
                 }
-                if Self.points(url, at: form.marker) {
+                if Self.points(url, at: form.marker) || form.others.contains(url) {
                     found.insert(index)
                     rewritten += 1
                     replaced = form.prefix + form.stable + form.suffix

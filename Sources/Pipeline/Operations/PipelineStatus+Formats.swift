@@ -42,9 +42,11 @@ extension PipelineStatus {
         lines += unmatchedRecordings.map { "  \($0.recordingSid) call \($0.callSid) at \($0.objectKey ?? "?"): \($0.note ?? $0.lastError ?? "")" }
         lines.append("History full (\(historyFull.count))" + (historyFull.isEmpty ? "" : ": make room in the job's history field; they are linked on their next look"))
         lines += historyFull.map { "  \($0.recordingSid) job \($0.jobID ?? "?") at \($0.objectKey ?? "?"): \($0.note ?? "")" }
+        lines.append("Legal hold (\(held.count))" + (held.isEmpty ? "" : ": never erased or expired until released (recops recordings hold --release)"))
+        lines += held.map { "  \($0.recordingSid) call \($0.callSid) job \($0.jobID ?? "-") at \($0.objectKey ?? "?")" }
         lines.append("Airtable requests: " + airtableMonthText)
         lines.append("Calls without a job (\(unmatchedCalls.count)):")
-        lines += unmatchedCalls.map { "  \($0.callSid) from \($0.from ?? "?") (\($0.status.rawValue))" }
+        lines += unmatchedCalls.map { "  \($0.callSid) from \($0.from ?? "(number not kept after the call)") (\($0.status.rawValue))" }
         lines.append("Quality problems (\(qualityProblems.count)):")
         lines += qualityProblems.map { "  \($0.recordingSid) job \($0.jobID ?? "?"): \($0.qualityProblem ?? "")" }
         return lines.joined(separator: "\n")
@@ -85,6 +87,7 @@ extension PipelineStatus {
             }),
             "unmatched_recordings": .array(unmatchedRecordings.map(Self.job)),
             "history_full": .array(historyFull.map(Self.job)),
+            "held": .array(held.map(Self.job)),
             "unmatched_calls": .array(unmatchedCalls.map { .object(["call_sid": .string($0.callSid), "from": $0.from.map(JSONValue.string) ?? .null, "status": .string($0.status.rawValue)]) }),
             "quality_problems": .array(qualityProblems.map(Self.job)),
             "hours": .array(hours.map { .object(["start": .string(ISO8601DateFormatter().string(from: $0.start)), "recordings": .number(Double($0.recordings)), "failures": .number(Double($0.failures))]) }),

@@ -30,6 +30,8 @@ public struct PipelineStatus: Sendable {
     public var unmatchedRecordings: [RecordingJob]
     /// Stored recordings whose line waits for room in their job's history field (all of them).
     public var historyFull: [RecordingJob] = []
+    /// Recordings under legal hold (as `recordings hold` last set it): they outlive retention.
+    public var held: [RecordingJob] = []
     /// recops's Airtable requests this calendar month (UTC), all replicas, and the budget.
     public var airtableMonth: (month: String, used: Int, budget: Int?)?
     /// The AWS key each replica last reported signing with (the id only).
@@ -67,7 +69,7 @@ public struct PipelineStatus: Sendable {
                                stallAfter: TimeInterval = 180, airtableBudget: Int? = nil) async throws -> PipelineStatus {
         let since = now.addingTimeInterval(-24 * 3600)
         let recent = try await store.jobs(receivedSince: since)
-        let open = try await store.jobs(in: [.uploadPending, .stored, .received], limit: 1000)
+        let open = try await store.jobs(in: [.uploadPending, .stored, .received, .erasing], limit: 1000)
         let pending = open.filter { $0.state == .uploadPending || $0.lastError != nil }
             .map { Pending(job: $0, ageSeconds: Int(now.timeIntervalSince($0.receivedAt))) }
         let unmatched = try await store.jobs(in: [.unmatched], limit: 1000).filter { $0.receivedAt >= since }
@@ -107,6 +109,7 @@ public struct PipelineStatus: Sendable {
             latencies: linked.compactMap { job in job.linkedAt.map { $0.timeIntervalSince(job.receivedAt) } },
             hours: hours, storage: storage, keys: keys)
         status.historyFull = try await store.jobs(in: [.historyFull], limit: 1000)
+        status.held = try await store.heldRecordings(limit: 1000)
         let month = MonthlyRequestBudget.month(of: now)
         status.airtableMonth = (month, try await store.airtableRequests(month: month), airtableBudget)
         status.signingKeys = try await store.signingKeys()

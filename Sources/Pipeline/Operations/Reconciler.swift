@@ -30,13 +30,15 @@ public struct Reconciler: Sendable {
         case pastTwilioRetention = "past_twilio_retention"
         /// Past `keep_in_twilio_days`, but not confirmed stored and linked: Twilio's copy is kept.
         case pastTwilioRetentionKept = "past_twilio_retention_kept"
+        /// Erased (`recordings erase`), yet Twilio lists it: repair deletes Twilio's copy again.
+        case erasedInTwilio = "erased_but_in_twilio"
 
         /// About Twilio's copies past `keep_in_twilio_days`, not the window's recordings.
         public var isRetention: Bool { self == .pastTwilioRetention || self == .pastTwilioRetentionKept }
         /// Something a person or a repair must act on (in progress is not).
         public var isMissing: Bool { self != .inProgress }
         /// What `--repair` puts back through the pipeline.
-        public var isRepairable: Bool { [.notReceived, .notStored, .notLinked, .overdue, .historyFull, .pastTwilioRetention].contains(self) }
+        public var isRepairable: Bool { [.notReceived, .notStored, .notLinked, .overdue, .historyFull, .pastTwilioRetention, .erasedInTwilio].contains(self) }
     }
 
     public struct Finding: Sendable {
@@ -125,6 +127,17 @@ public struct Reconciler: Sendable {
                 } else {
                     linked.append(job)
                 }
+            case .erasing:
+                findings.append(Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .inProgress,
+                                        detail: "erasing\(job.lastError.map { ": \($0)" } ?? "")"))
+            case .erased:
+                var finding = Finding(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, problem: .erasedInTwilio,
+                                      detail: "erased \(job.erasedAt.map { ISO8601DateFormatter().string(from: $0) } ?? ""), yet Twilio lists it")
+                if repair {
+                    try await twilio.deleteRecording(sid: job.recordingSid)
+                    finding.queued = true
+                }
+                findings.append(finding)
             case .absent, .failed:
                 break
             }

@@ -2,29 +2,10 @@ import AWS
 import Foundation
 
 /// `recops recordings hold`: S3 Object Lock legal holds on every version of the recordings a job,
-/// call or recording names. A held version cannot be deleted by anyone (lifecycle expiration
+/// call, caller or recording names. A held version cannot be deleted by anyone (lifecycle expiration
 /// included) until the hold is released: S3 enforces it, not recops.
 public struct RecordingHolds: Sendable {
-    /// What names the recordings, by kind, so a job id can never be read as a call SID.
-    public enum Selector: Sendable, Equatable {
-        case job(String)
-        case call(String)
-        case recording(String)
-
-        var value: String {
-            switch self {
-            case .job(let id), .call(let id), .recording(let id): id
-            }
-        }
-
-        func matches(_ job: RecordingJob) -> Bool {
-            switch self {
-            case .job(let id): job.jobID == id
-            case .call(let sid): job.callSid == sid
-            case .recording(let sid): job.recordingSid == sid
-            }
-        }
-    }
+    public typealias Selector = RecordingSelector
 
     /// One recording's object and the versions whose hold was set (or found).
     public struct Recording: Sendable, Equatable {
@@ -45,11 +26,13 @@ public struct RecordingHolds: Sendable {
     let store: any JobStore
     let s3: S3Client
     let bucket: String
+    let callers: CallerIndex?
 
-    public init(store: any JobStore, s3: S3Client, bucket: String) {
+    public init(store: any JobStore, s3: S3Client, bucket: String, callers: CallerIndex?) {
         self.store = store
         self.s3 = s3
         self.bucket = bucket
+        self.callers = callers
     }
 
     /// Sets (`on`) or releases the hold of every version of every recording `selector` names.
@@ -69,6 +52,8 @@ public struct RecordingHolds: Sendable {
                 }
             }
             done.append(Recording(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, key: key, versions: versions, held: on && !versions.isEmpty))
+            // Remembered for status and /ops once S3 took it (S3 stays the truth).
+            try await store.setLegalHold(recordingSids: [job.recordingSid], held: on)
         }
         return done
     }
@@ -92,20 +77,19 @@ public struct RecordingHolds: Sendable {
         return found
     }
 
+    /// Whether any version of `key` is under legal hold (the erasure's check; false without Object Lock).
+    func isHeld(key: String, objectLock: Bool) async throws -> Bool {
+        guard objectLock else { return false }
+        for version in try await s3.versions(bucket: bucket, key: key) where !version.isDeleteMarker {
+            if try await s3.legalHold(bucket: bucket, key: key, versionID: version.versionID) { return true }
+        }
+        return false
+    }
+
     /// The store's recordings with an object that `selector` names; refused when there are none.
     private func stored(_ selector: Selector) async throws -> [RecordingJob] {
-        let jobs = try await store.jobs(matching: selector.value).filter { selector.matches($0) && $0.objectKey != nil }
+        let jobs = try await selector.jobs(in: store, callers: callers).filter { $0.objectKey != nil && $0.state != .erased && $0.state != .erasing }
         guard !jobs.isEmpty else { throw Refused(description: "no stored recording matches \(selector.description)") }
         return jobs
-    }
-}
-
-extension RecordingHolds.Selector: CustomStringConvertible {
-    public var description: String {
-        switch self {
-        case .job(let id): "job \(id)"
-        case .call(let sid): "call \(sid)"
-        case .recording(let sid): "recording \(sid)"
-        }
     }
 }

@@ -18,6 +18,7 @@ public struct RecordingPipeline: Sendable {
     let transfer: TransferStep
     let historyStep: HistoryStep
     let cleanup: CleanupStep
+    let erasure: ErasureStep
     let s3: S3Client
     public let alerts: AlertSink
     public let now: @Sendable () -> Date
@@ -46,6 +47,8 @@ public struct RecordingPipeline: Sendable {
                                   throttleDelay: configuration.retry.throttleDelay, metrics: metrics, logger: logger)
 
         cleanup = CleanupStep(s3: s3, twilio: twilio, bucket: configuration.bucket, logger: logger)
+        erasure = ErasureStep(store: store, s3: s3, twilio: twilio, bucket: configuration.bucket, writer: history, layout: layout,
+                              appURL: configuration.appURL, owner: configuration.owner, now: now, logger: logger)
         sweep = AlertSweep(store: store, settings: configuration.alerts, retryWithin: configuration.history.retryWithin,
                            stallAfter: configuration.historyStallAfter, metrics: metrics, alerts: alerts, owner: configuration.owner,
                            signer: s3.aws.configuration.credentials, auditRetention: configuration.links.auditRetention, now: now, logger: logger)
@@ -59,6 +62,7 @@ public struct RecordingPipeline: Sendable {
         case .transfer: events = [await transfer.run(jobs[0])]
         case .history(let batch): events = await historyStep.run(batch).flatMap { $0 }
         case .cleanup: events = [await cleanup.run(jobs[0])]
+        case .erasure: events = [await erasure.run(jobs[0])]
         }
         var outcome: [RecordingJob] = []
         var notices: [(JobNotice, RecordingJob)] = []

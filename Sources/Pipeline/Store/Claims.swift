@@ -103,19 +103,21 @@ public enum Work: Sendable, Equatable {
     /// batched read and one batched write of their records.
     case history([JobLines])
     case cleanup(RowClaim)
+    case erasure(RowClaim)
 
     public var kind: StepKind {
         switch self {
         case .transfer: .transfer
         case .history: .history
         case .cleanup: .cleanup
+        case .erasure: .erasure
         }
     }
 
     /// The step's row claims: one per job.
     public var rowClaims: [RowClaim] {
         switch self {
-        case .transfer(let rows), .cleanup(let rows): [rows]
+        case .transfer(let rows), .cleanup(let rows), .erasure(let rows): [rows]
         case .history(let jobs): jobs.map(\.rows)
         }
     }

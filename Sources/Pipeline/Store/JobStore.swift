@@ -20,7 +20,7 @@ import Twilio
 ///
 /// A `Service`: an engine with a connection pool runs it in the service group; the default
 /// `run()` just waits for shutdown.
-public protocol JobStore: Service, LinkStore {
+public protocol JobStore: Service, LinkStore, PrivacyStore {
     // MARK: Callbacks and calls
 
     /// Inserts a recording callback if its `RecordingSid` is new; true when it changed the store.
@@ -95,7 +95,8 @@ public protocol JobStore: Service, LinkStore {
     /// history step. False unless the recording is unmatched with its object stored.
     func assign(_ recordingSid: String, jobID: String, at now: Date) async throws -> Bool
     /// Puts a job back to `state`, due now (reconcile, the retry button); a step in flight on it
-    /// loses its claim, and with it its commit.
+    /// loses its claim, and with it its commit. Never a row queued for erasure or erased (false):
+    /// a retry button pressed as an erasure is queued must not undo it.
     func requeue(_ recordingSid: String, as state: RecordingJob.State, at now: Date) async throws -> Bool
     /// Sends a linked recording whose Twilio copy is still there to the clean-up step, due now
     /// (`reconcile --repair` under the spec's `keep_in_twilio_days`). True when it is queued,

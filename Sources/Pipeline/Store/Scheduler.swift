@@ -3,7 +3,7 @@ import Foundation
 
 /// Which step runs next, and on which rows: the scheduling policy, the same whatever the store
 /// engine. History first (it finishes work already stored, and Airtable is the scarcer
-/// resource), then transfers, then clean-ups; the longest due first within each.
+/// resource), then transfers, then clean-ups, then erasures; the longest due first within each.
 public struct Scheduler: Sendable {
     /// Lines of one job written in one read-modify-write of its record.
     public static let historyBatch = 50
@@ -28,9 +28,13 @@ public struct Scheduler: Sendable {
     /// and clean-ups (the replica runs as many history steps as it should already).
     public func next(history allowed: Bool = true) async throws -> Work? {
         if allowed, let work = try await nextHistory() { return work }
-        for kind in [StepKind.transfer, .cleanup] {
+        for kind in [StepKind.transfer, .cleanup, .erasure] {
             if let rows = try await store.claim(JobStateMachine.eligibility(kind), jobID: nil, order: .due, limit: 1, owner: owner, lease: lease) {
-                return kind == .transfer ? .transfer(rows) : .cleanup(rows)
+                switch kind {
+                case .transfer: return .transfer(rows)
+                case .cleanup: return .cleanup(rows)
+                case .erasure, .history: return .erasure(rows)
+                }
             }
         }
         return nil
