@@ -203,27 +203,38 @@ public struct AssembledPipeline: Sendable {
     /// service (`recordings link`).
     public func work(until sids: [String], timeout: Duration) async throws -> Bool {
         let worker = worker()
-        let store = pipeline.store
         return try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 try await worker.run()
                 return false
             }
-            group.addTask {
-                let deadline = ContinuousClock.now + timeout
-                while ContinuousClock.now < deadline {
-                    var open = false
-                    for sid in sids {
-                        if let job = try await store.job(sid), JobStateMachine.step(for: job) != nil { open = true }
-                    }
-                    if !open { return true }
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-                return false
-            }
-            let settled = try await group.next() ?? false
+            group.addTask { try await self.settled(sids, timeout: timeout) }
+            let done = try await group.next() ?? false
             group.cancelAll()
-            return settled
+            return done
         }
+    }
+
+    /// Waits until none of `sids` has work left (another replica's worker does it), or `timeout`
+    /// passes; true when settled.
+    public func settled(_ sids: [String], timeout: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            var open = false
+            for sid in sids {
+                if let job = try await store.job(sid), JobStateMachine.step(for: job) != nil { open = true }
+            }
+            if !open { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
+    /// The replicas whose worker runs on this store now: those that reported their signing key
+    /// within the last minute (every sweep does). A command with work for the worker leaves it to
+    /// them: a second worker would spend Airtable's per-base rate beside theirs (each process
+    /// has its own limiter with SQLite), and their history claims would only make it wait.
+    public func liveReplicas() async throws -> [String] {
+        try await store.signingKeys().filter { $0.age < 60 && $0.owner != configuration.owner }.map(\.owner)
     }
 }

@@ -81,8 +81,11 @@ extension RecordingsCommand {
                     return
                 }
                 let wait = wait
+                let live = try await wiring.liveReplicas()
                 let result = try await erasure.erase(selector, reason: reason) { sids in
-                    try await wiring.work(until: sids, timeout: .seconds(wait))
+                    if live.isEmpty { return try await wiring.work(until: sids, timeout: .seconds(wait)) }
+                    print("the running service (\(live.joined(separator: ", "))) erases \(sids.count) recording(s); waiting up to \(wait) s")
+                    return try await wiring.settled(sids, timeout: .seconds(wait))
                 }
                 for job in result.erased { print("erased \(job.recordingSid) call \(job.callSid) job \(job.jobID ?? "-"): \(job.note ?? "")") }
                 Self.report(result.plan)

@@ -49,7 +49,8 @@ import Twilio
                 let (second, _) = try await fixture.recordedCall(job: "J-1002", from: Self.caller)
                 let (someoneElse, _) = try await fixture.recordedCall(job: "J-1001", from: "+14155550222")
                 let (held, _) = try await fixture.recordedCall(job: "J-1003", from: Self.caller)
-                _ = try await fixture.settle(expecting: 4)
+                let (third, _) = try await fixture.recordedCall(job: "J-1002", from: Self.caller)
+                _ = try await fixture.settle(expecting: 5)
                 let store = fixture.store
                 let firstJob = try #require(try await store.job(first))
                 let firstKey = try #require(firstJob.objectKey)
@@ -72,7 +73,7 @@ import Twilio
                 // The dry run: exactly what would go, the held one apart, nothing changed.
                 let erasure = fixture.assembled.recordingErasure()
                 let plan = try await erasure.plan(.caller("+1 (415) 555-0111"))
-                #expect(Set(plan.erase.map(\.job.recordingSid)) == [first, second])
+                #expect(Set(plan.erase.map(\.job.recordingSid)) == [first, second, third])
                 #expect(plan.held.map(\.recordingSid) == [held] && plan.done.isEmpty)
                 let item = try #require(plan.erase.first { $0.job.recordingSid == first })
                 #expect(item.versions == 2 && item.twilioCopy && item.link && item.historyLine)
@@ -81,16 +82,16 @@ import Twilio
                 #expect(try await store.erasures(since: .distantPast, limit: 10).isEmpty)
 
                 let result = try await erasure.erase(.caller("+1 415-555-0111"), reason: "GDPR ticket 42", work: Self.worker(fixture))
-                #expect(Set(result.queued) == [first, second] && result.pending.isEmpty)
-                #expect(Set(result.erased.map(\.recordingSid)) == [first, second] && result.plan.held.map(\.recordingSid) == [held])
+                #expect(Set(result.queued) == [first, second, third] && result.pending.isEmpty)
+                #expect(Set(result.erased.map(\.recordingSid)) == [first, second, third] && result.plan.held.map(\.recordingSid) == [held])
 
                 // S3: not one version or delete marker left; Twilio: no copy; the link: 410.
-                for sid in [first, second] {
+                for sid in [first, second, third] {
                     let key = try #require(try await store.job(sid)?.objectKey)
                     #expect(try await fixture.s3.versions(bucket: bucket, key: key).isEmpty)
                 }
                 let twilioLeft = Set(await sandbox.state.recordings.map(\.sid))
-                #expect(!twilioLeft.contains(first) && !twilioLeft.contains(second) && twilioLeft.isSuperset(of: [someoneElse, held]))
+                #expect(twilioLeft.isDisjoint(with: [first, second, third]) && twilioLeft.isSuperset(of: [someoneElse, held]))
                 #expect(try await open(link) == 410)
 
                 // The history keeps its lines: only the URL part of recops's line changed.
@@ -100,11 +101,14 @@ import Twilio
                 #expect(expected != before)
                 #expect(Array(try await fixture.history("J-1001").utf8) == Array(expected.utf8))
                 let secondLink = try #require(try await store.links(recordingSids: [second]).first).url(appURL: fixture.appURL)
-                #expect(Array(try await fixture.history("J-1002").utf8) == Array(otherJobBefore.replacingOccurrences(of: secondLink, with: stamp).utf8))
+                let thirdLink = try #require(try await store.links(recordingSids: [third]).first).url(appURL: fixture.appURL)
+                let otherJobExpected = otherJobBefore.replacingOccurrences(of: secondLink, with: stamp).replacingOccurrences(of: thirdLink, with: stamp)
+                #expect(otherJobExpected.components(separatedBy: stamp).count == 3)
+                #expect(Array(try await fixture.history("J-1002").utf8) == Array(otherJobExpected.utf8))
 
                 // The log: one line per recording, ids and what went, no number.
                 let log = try await store.erasures(since: .distantPast, limit: 10)
-                #expect(log.map(\.recordingSid).sorted() == [first, second].sorted())
+                #expect(log.map(\.recordingSid).sorted() == [first, second, third].sorted())
                 #expect(log.allSatisfy { $0.scope == .caller && $0.reason == "GDPR ticket 42" && $0.completedAt != nil && $0.objectKey != nil })
                 let firstLine = try #require(log.first { $0.recordingSid == first })
                 #expect(firstLine.outcome == "2 S3 version(s), Twilio's copy, the stable link, 1 history line URL(s)")
@@ -126,7 +130,7 @@ import Twilio
                 let historyAfter = try await fixture.history("J-1001")
                 let again = try await erasure.erase(.caller(Self.caller), reason: "again", work: Self.worker(fixture))
                 #expect(again.queued.isEmpty && again.erased.isEmpty && again.pending.isEmpty)
-                #expect(Set(again.plan.done.map(\.recordingSid)) == [first, second] && again.plan.held.map(\.recordingSid) == [held])
+                #expect(Set(again.plan.done.map(\.recordingSid)) == [first, second, third] && again.plan.held.map(\.recordingSid) == [held])
                 #expect(try await store.erasures(since: .distantPast, limit: 10) == log)
                 #expect(Array(try await fixture.history("J-1001").utf8) == Array(historyAfter.utf8))
             }

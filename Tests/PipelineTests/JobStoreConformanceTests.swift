@@ -566,4 +566,22 @@ import Twilio
         try await store.setLegalHold(recordingSids: [jobs[0].recordingSid], held: false)
         #expect(try await store.heldRecordings(limit: 10).map(\.recordingSid) == [jobs[2].recordingSid])
     }
+
+    /// The scheduler hands one job's due erasures to one step: one history rewrite for them all.
+    @Test(arguments: Engine.allCases) func oneJobsErasuresGoTogether(engine: Engine) async throws {
+        let subject = try await Self.subject(engine)
+        let store = subject.store
+        let jobs = try await Self.stored(subject, 1...3) { $0 == 2 ? "J-2" : "J-1" }
+        for job in jobs {
+            let record = ErasureRecord(recordingSid: job.recordingSid, callSid: job.callSid, jobID: job.jobID, objectKey: job.objectKey, scope: .job,
+                                       reason: nil, requestedAt: subject.now)
+            #expect(try await store.queueErasure(record, at: subject.now))
+        }
+        let scheduler = Scheduler(store: store, owner: "eraser", lease: 60)
+        let first = try #require(try await scheduler.next())
+        #expect(first.kind == .erasure && Set(first.jobs.map(\.jobID)) == ["J-1"] && first.jobs.count == 2 && first.rowClaims.count == 2)
+        let second = try #require(try await scheduler.next())
+        #expect(second.kind == .erasure && second.jobs.map(\.jobID) == ["J-2"])
+        #expect(try await scheduler.next() == nil)
+    }
 }

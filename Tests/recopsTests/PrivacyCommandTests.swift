@@ -72,6 +72,7 @@ import Twilio
                 let erase = try await RecopsBinary.run(["recordings", "erase", "--caller", Self.caller, "--reason", "ticket 42"] + command, environment: environment)
                 #expect(erase.status == 2, "\(erase.stdout)\(erase.stderr)")
                 #expect(erase.stdout.contains("erased \(recordings[0])") && erase.stdout.contains("held \(recordings[1])"), "\(erase.stdout)")
+                #expect(erase.stdout.contains("the running service (") && erase.stdout.contains(") erases 1 recording(s)"), "serve's worker did it: \(erase.stdout)")
                 let log = try await RecopsBinary.run(["audit", "erasures", "--json"] + command, environment: environment)
                 #expect(log.status == 0)
                 let lines = log.stdout.split(separator: "\n")

@@ -62,7 +62,7 @@ public struct RecordingPipeline: Sendable {
         case .transfer: events = [await transfer.run(jobs[0])]
         case .history(let batch): events = await historyStep.run(batch).flatMap { $0 }
         case .cleanup: events = [await cleanup.run(jobs[0])]
-        case .erasure: events = [await erasure.run(jobs[0])]
+        case .erasure: events = await erasure.run(jobs)
         }
         var outcome: [RecordingJob] = []
         var notices: [(JobNotice, RecordingJob)] = []

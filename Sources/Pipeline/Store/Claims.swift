@@ -103,7 +103,10 @@ public enum Work: Sendable, Equatable {
     /// batched read and one batched write of their records.
     case history([JobLines])
     case cleanup(RowClaim)
-    case erasure(RowClaim)
+    /// The due erasures of one job (or one recording without a job): one rewrite of its history
+    /// for all of them. The first claim holds the row that was due first, the second (if any)
+    /// the job's other due erasures.
+    case erasure([RowClaim])
 
     public var kind: StepKind {
         switch self {
@@ -117,7 +120,8 @@ public enum Work: Sendable, Equatable {
     /// The step's row claims: one per job.
     public var rowClaims: [RowClaim] {
         switch self {
-        case .transfer(let rows), .cleanup(let rows), .erasure(let rows): [rows]
+        case .transfer(let rows), .cleanup(let rows): [rows]
+        case .erasure(let claims): claims
         case .history(let jobs): jobs.map(\.rows)
         }
     }

@@ -28,16 +28,28 @@ public struct Scheduler: Sendable {
     /// and clean-ups (the replica runs as many history steps as it should already).
     public func next(history allowed: Bool = true) async throws -> Work? {
         if allowed, let work = try await nextHistory() { return work }
-        for kind in [StepKind.transfer, .cleanup, .erasure] {
+        for kind in [StepKind.transfer, .cleanup] {
             if let rows = try await store.claim(JobStateMachine.eligibility(kind), jobID: nil, order: .due, limit: 1, owner: owner, lease: lease) {
-                switch kind {
-                case .transfer: return .transfer(rows)
-                case .cleanup: return .cleanup(rows)
-                case .erasure, .history: return .erasure(rows)
-                }
+                return kind == .transfer ? .transfer(rows) : .cleanup(rows)
             }
         }
-        return nil
+        return try await nextErasure()
+    }
+
+    /// The erasure due first, with the other due erasures of its job: erasing a caller's
+    /// recordings of one job then costs one read and one write of its history, not two each
+    /// (and the job's history claim is not fought over by several erasure steps).
+    private func nextErasure() async throws -> Work? {
+        let erasure = JobStateMachine.eligibility(.erasure)
+        guard let first = try await store.claim(erasure, jobID: nil, order: .due, limit: 1, owner: owner, lease: lease) else { return nil }
+        guard let jobID = first.jobs[0].jobID else { return .erasure([first]) }
+        do {
+            let rest = try await store.claim(erasure, jobID: jobID, order: .received, limit: Self.historyBatch - 1, owner: owner, lease: lease)
+            return .erasure([first] + (rest.map { [$0] } ?? []))
+        } catch {
+            await giveBack([first], [])
+            throw error
+        }
     }
 
     /// The due lines of up to `historyJobs` jobs, each job's history claim taken first.
