@@ -48,6 +48,11 @@ let package = Package(
         ),
         // zlib, for CloudTrail's gzipped log files (Debian's zlib1g-dev; scripts/test installs it).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // libmpg123, to decode MP3 for the quality check (Debian's libmpg123-dev; scripts/test installs it).
+        .systemLibrary(name: "CMPG123", path: "Sources/CMPG123", providers: [.apt(["libmpg123-dev"])]),
+        // What a recording's audio says: decoding (MP3, WAV) in bounded memory, levels per
+        // channel, and the verdicts. No network, no store.
+        .target(name: "AudioQuality", dependencies: ["CMPG123"]),
         .target(
             name: "AWS",
             dependencies: [
@@ -142,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "recops",
             dependencies: [
-                "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Verify", "Pipeline", "PipelineAssembly", "SQLiteStore", "PostgresStore", "Sandbox",
+                "Spec", "Transport", "AWS", "Twilio", "Airtable", "Provision", "Verify", "Pipeline", "PipelineAssembly", "SQLiteStore", "PostgresStore", "Sandbox", "AudioQuality",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -151,6 +156,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SpecTests", dependencies: ["Spec", "RecopsTesting"]),
+        .testTarget(name: "AudioQualityTests", dependencies: ["AudioQuality"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Transport", "RecopsTesting"]),
         .testTarget(name: "TwilioTests", dependencies: ["Twilio", "Transport", "RecopsTesting", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "AirtableTests", dependencies: ["Airtable", "Transport", "RecopsBase", "RecopsTesting", "Sandbox", "Spec"]),

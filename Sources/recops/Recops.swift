@@ -18,7 +18,7 @@ struct Recops: AsyncParsableCommand {
             Exit codes: 0 success, 1 invalid input or could not run, 2 drift or failed checks.
             """,
         version: version,
-        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, VerifyCommand.self, ServeCommand.self, ReconcileCommand.self, RecordingsCommand.self, AuditCommand.self, StatusCommand.self, KeysCommand.self, IAMPolicyCommand.self, SandboxCommand.self, SchemaCommand.self, StoreCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, VerifyCommand.self, ServeCommand.self, ReconcileCommand.self, RecordingsCommand.self, AuditCommand.self, StatusCommand.self, KeysCommand.self, IAMPolicyCommand.self, SandboxCommand.self, SchemaCommand.self, StoreCommand.self, QualityCommand.self]
     )
 }
 
